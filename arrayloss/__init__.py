@@ -1,0 +1,42 @@
+"""arrayloss: loss functions written once against the Python array API standard.
+
+Call a loss on the arrays you have (NumPy, PyTorch, JAX, CuPy, Dask, array-api-strict) and
+get the result in the same library, on the same device, differentiable by that library's
+autodiff. Names, arguments and results follow ``torch.nn.functional``.
+"""
+
+from __future__ import annotations
+
+from . import nn, testing
+from .regression import (
+    gaussian_nll_loss,
+    huber_loss,
+    l1_loss,
+    log_cosh_loss,
+    mape_loss,
+    mse_loss,
+    msle_loss,
+    poisson_nll_loss,
+    quantile_loss,
+    rmse_loss,
+    smooth_l1_loss,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "gaussian_nll_loss",
+    "huber_loss",
+    "l1_loss",
+    "log_cosh_loss",
+    "mape_loss",
+    "mse_loss",
+    "msle_loss",
+    "nn",
+    "poisson_nll_loss",
+    "quantile_loss",
+    "rmse_loss",
+    "smooth_l1_loss",
+    "testing",
+]

@@ -1,0 +1,62 @@
+"""Floating-point promotion and the low-precision policy.
+
+* The result dtype of a loss is the promoted floating dtype of its floating array arguments
+  (integer or boolean targets are cast to it; a non-floating ``input`` is a TypeError).
+* float16 and bfloat16 are computed in float32 and the result is cast back: their 10- and
+  7-bit mantissas lose too much in exp/log/sum (a float16 mean of 10^5 squared errors can
+  overflow to inf while every element is finite).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._validation import check_floating
+
+__all__ = ["compute_dtype", "finish", "promote_floating"]
+
+_LOW: dict[Any, bool] = {}
+
+
+def _is_low_precision(dtype: Any, xp: Any) -> bool:
+    low = _LOW.get(dtype)
+    if low is None:
+        low = _LOW[dtype] = xp.finfo(dtype).bits < 32
+    return low
+
+
+def compute_dtype(dtype: Any, xp: Any) -> Any:
+    """The dtype arithmetic runs in for a result of ``dtype``."""
+    return xp.float32 if _is_low_precision(dtype, xp) else dtype
+
+
+def promote_floating(
+    loss: str, xp: Any, /, **arrays: Any
+) -> tuple[Any, Any, list[Any]]:
+    """Promote a loss's arrays to one floating dtype.
+
+    The first keyword array is the loss's ``input`` and must be floating. Later ones that are
+    floating take part in promotion; integer/boolean ones are cast; ``None`` and Python
+    scalars pass through. Returns ``(result_dtype, compute_dtype, arrays_cast)``.
+    """
+    items = list(arrays.items())
+    first_name, first = items[0]
+    check_floating(loss, first_name, first, xp)
+    floats = [first]
+    for _, a in items[1:]:
+        if a is not None and hasattr(a, "dtype") and xp.isdtype(a.dtype, "real floating"):
+            floats.append(a)
+    out = floats[0].dtype if len(floats) == 1 else xp.result_type(*floats)
+    work = compute_dtype(out, xp)
+    cast = []
+    for _, a in items:
+        if a is None or not hasattr(a, "dtype") or a.dtype == work:
+            cast.append(a)
+        else:
+            cast.append(xp.astype(a, work))
+    return out, work, cast
+
+
+def finish(result: Any, out_dtype: Any, xp: Any) -> Any:
+    """Cast a result computed in a wider dtype back to the caller's dtype."""
+    return result if result.dtype == out_dtype else xp.astype(result, out_dtype)

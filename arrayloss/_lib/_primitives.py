@@ -1,0 +1,281 @@
+"""Numerically critical building blocks: one stable generic version each, plus ONE table of
+native overrides per backend.
+
+Every primitive is written once against the array API (``_generic_*`` below). Where a backend
+ships a kernel with exactly the same semantics (``torch.nn.functional.log_softmax``,
+``jax.nn.logsumexp``...), the table ``_NATIVE`` maps ``(primitive, backend)`` to a factory
+that imports the backend lazily and returns the kernel, or ``None`` to decline. The choice
+is resolved once per (primitive, namespace) and cached.
+
+``force_generic()`` (a context manager) or the environment variable
+``ARRAYLOSS_FORCE_GENERIC=1`` bypasses the table, so the test-suite runs both paths on every
+backend. Whole-loss kernels (``cross_entropy`` -> ``torch.nn.functional.cross_entropy`` when
+every option maps exactly) are declared in the same table under the loss's name and looked
+up with :func:`native_loss`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._compat import backend_name
+
+__all__ = [
+    "force_generic",
+    "generic_forced",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "native_loss",
+    "one_hot",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "stop_gradient",
+    "take_along_axis",
+    "xlogy",
+]
+
+_FORCE_GENERIC = contextvars.ContextVar(
+    "arrayloss_force_generic",
+    default=os.environ.get("ARRAYLOSS_FORCE_GENERIC", "").strip().lower() in {"1", "true", "yes"},
+)
+
+
+@contextlib.contextmanager
+def force_generic(enabled: bool = True) -> Iterator[None]:
+    """Within the block, use the generic array-API kernels only (no native overrides)."""
+    token = _FORCE_GENERIC.set(enabled)
+    try:
+        yield
+    finally:
+        _FORCE_GENERIC.reset(token)
+
+
+def generic_forced() -> bool:
+    return _FORCE_GENERIC.get()
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic kernels (array API only)
+# ---------------------------------------------------------------------------------------------
+
+
+def _generic_logsumexp(x: Any, /, *, axis: int, keepdims: bool = False, xp: Any) -> Any:
+    # Shift by the max so exp never overflows; a row of -inf (or +inf) would give
+    # inf - inf = nan, so a non-finite max is replaced by 0 before shifting.
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    # The shift is a constant for the gradient (d lse/dx = softmax either way); stopping its
+    # gradient saves autodiff a pass through max's tie-breaking.
+    m = stop_gradient(m, xp=xp)
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def _generic_log_softmax(x: Any, /, *, axis: int, xp: Any) -> Any:
+    return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+
+
+def _generic_softmax(x: Any, /, *, axis: int, xp: Any) -> Any:
+    m = stop_gradient(xp.max(x, axis=axis, keepdims=True), xp=xp)
+    e = xp.exp(x - m)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _generic_softplus(x: Any, /, *, xp: Any) -> Any:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for |x| > 88 where e^x overflows
+    # float32, and log1p keeps full precision when e^-|x| is tiny.
+    return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _generic_log_sigmoid(x: Any, /, *, xp: Any) -> Any:
+    # log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(e^-|x|), stable for both signs.
+    return xp.minimum(x, xp.zeros_like(x)) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _generic_sigmoid(x: Any, /, *, xp: Any) -> Any:
+    # exp of a non-positive number only: no overflow for large |x|.
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _generic_xlogy(x: Any, y: Any, /, *, xp: Any) -> Any:
+    # x * log(y) with 0 * log(0) = 0. The inner where keeps log's argument positive where
+    # x == 0, so the *gradient* is 0 there too instead of 0 * inf = nan.
+    zero = x == 0
+    safe_y = xp.where(zero, xp.ones_like(y), y)
+    return xp.where(zero, xp.zeros_like(x * safe_y), x * xp.log(safe_y))
+
+
+def _generic_take_along_axis(x: Any, indices: Any, /, *, axis: int, xp: Any) -> Any:
+    if hasattr(xp, "take_along_axis"):
+        return xp.take_along_axis(x, indices, axis=axis)
+    # Libraries without take_along_axis (dask): select with a one-hot mask. O(C) extra
+    # work, but only elementwise ops and a sum, which every library has.
+    n = x.shape[axis]
+    mask = one_hot(indices, n, dtype=x.dtype, axis=axis, xp=xp)
+    return xp.sum(x * mask, axis=axis, keepdims=True)
+
+
+def _generic_one_hot(
+    indices: Any, num_classes: int, /, *, dtype: Any, axis: int = -1, xp: Any
+) -> Any:
+    """``indices`` of shape S -> one-hot of shape S with a new class axis at ``axis``.
+
+    For take_along_axis-style use ``indices`` may already carry a size-1 class axis; then
+    that axis is compared against ``arange(num_classes)`` by broadcasting.
+    """
+    classes = xp.arange(num_classes, dtype=indices.dtype)
+    if axis < 0:
+        axis += indices.ndim + 1
+    shape = [1] * (indices.ndim + 1)
+    shape[axis] = num_classes
+    classes = xp.reshape(classes, tuple(shape))
+    idx = xp.expand_dims(indices, axis=axis)
+    return xp.astype(idx == classes, dtype)
+
+
+def _generic_stop_gradient(x: Any, /, *, xp: Any) -> Any:
+    return x  # libraries without autodiff have no gradient to stop
+
+
+# ---------------------------------------------------------------------------------------------
+# The native-override table: (primitive, backend) -> factory(xp) -> kernel | None
+# ---------------------------------------------------------------------------------------------
+
+
+def _torch_natives() -> dict[str, Callable[..., Any]]:
+    import torch
+    import torch.nn.functional as F
+
+    def one_hot_(indices: Any, num_classes: int, /, *, dtype: Any, axis: int = -1, xp: Any) -> Any:
+        if axis not in (-1, indices.ndim):
+            return _generic_one_hot(indices, num_classes, dtype=dtype, axis=axis, xp=xp)
+        return F.one_hot(indices.long(), num_classes).to(dtype)
+
+    return {
+        "logsumexp": lambda x, /, *, axis, keepdims=False, xp: torch.logsumexp(
+            x, dim=axis, keepdim=keepdims
+        ),
+        "log_softmax": lambda x, /, *, axis, xp: F.log_softmax(x, dim=axis),
+        "softmax": lambda x, /, *, axis, xp: F.softmax(x, dim=axis),
+        # threshold 40 instead of torch's 20: e^-40 is below float64's epsilon, so the
+        # "return x" shortcut is exact in float64 too.
+        "softplus": lambda x, /, *, xp: F.softplus(x, threshold=40.0),
+        "log_sigmoid": lambda x, /, *, xp: F.logsigmoid(x),
+        "sigmoid": lambda x, /, *, xp: torch.sigmoid(x),
+        "xlogy": lambda x, y, /, *, xp: torch.xlogy(x, y),
+        "take_along_axis": lambda x, i, /, *, axis, xp: torch.gather(x, axis, i.long()),
+        "one_hot": one_hot_,
+        "stop_gradient": lambda x, /, *, xp: x.detach(),
+        # Whole-loss kernels: called only when every option maps exactly (no weight=).
+        "mse_loss": lambda x, y, /, *, reduction: F.mse_loss(x, y, reduction=reduction),
+        "l1_loss": lambda x, y, /, *, reduction: F.l1_loss(x, y, reduction=reduction),
+        "huber_loss": lambda x, y, /, *, reduction, delta: F.huber_loss(
+            x, y, reduction=reduction, delta=delta
+        ),
+        "smooth_l1_loss": lambda x, y, /, *, reduction, beta: F.smooth_l1_loss(
+            x, y, reduction=reduction, beta=beta
+        ),
+    }
+
+
+def _jax_natives() -> dict[str, Callable[..., Any]]:
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import xlogy as jxlogy
+
+    return {
+        "logsumexp": lambda x, /, *, axis, keepdims=False, xp: jax.nn.logsumexp(
+            x, axis=axis, keepdims=keepdims
+        ),
+        "log_softmax": lambda x, /, *, axis, xp: jax.nn.log_softmax(x, axis=axis),
+        "softmax": lambda x, /, *, axis, xp: jax.nn.softmax(x, axis=axis),
+        "softplus": lambda x, /, *, xp: jax.nn.softplus(x),
+        "log_sigmoid": lambda x, /, *, xp: jax.nn.log_sigmoid(x),
+        "sigmoid": lambda x, /, *, xp: jax.nn.sigmoid(x),
+        "xlogy": lambda x, y, /, *, xp: jxlogy(x, y),
+        "take_along_axis": lambda x, i, /, *, axis, xp: jnp.take_along_axis(x, i, axis=axis),
+        "one_hot": lambda i, n, /, *, dtype, axis=-1, xp: jax.nn.one_hot(
+            i, n, dtype=dtype, axis=axis
+        ),
+        "stop_gradient": lambda x, /, *, xp: jax.lax.stop_gradient(x),
+    }
+
+
+def _numpy_natives() -> dict[str, Callable[..., Any]]:
+    import numpy as np
+
+    # NumPy alone (no SciPy): logaddexp is a fused, stable softplus.
+    return {
+        "softplus": lambda x, /, *, xp: np.logaddexp(np.zeros((), dtype=x.dtype), x),
+        "log_sigmoid": lambda x, /, *, xp: -np.logaddexp(np.zeros((), dtype=x.dtype), -x),
+    }
+
+
+def _cupy_natives() -> dict[str, Callable[..., Any]]:
+    import cupy as cp
+
+    return {
+        "softplus": lambda x, /, *, xp: cp.logaddexp(cp.zeros((), dtype=x.dtype), x),
+        "log_sigmoid": lambda x, /, *, xp: -cp.logaddexp(cp.zeros((), dtype=x.dtype), -x),
+    }
+
+
+_NATIVE_FACTORIES: dict[str, Callable[[], dict[str, Callable[..., Any]]]] = {
+    "torch": _torch_natives,
+    "jax": _jax_natives,
+    "numpy": _numpy_natives,
+    "cupy": _cupy_natives,
+}
+_NATIVE: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+def _natives_for(xp: Any) -> dict[str, Callable[..., Any]]:
+    name = backend_name(xp)
+    table = _NATIVE.get(name)
+    if table is None:
+        factory = _NATIVE_FACTORIES.get(name)
+        table = _NATIVE[name] = factory() if factory is not None else {}
+    return table
+
+
+def native_loss(name: str, xp: Any) -> Callable[..., Any] | None:
+    """The declared native kernel of a whole loss on ``xp``'s backend, or None."""
+    if _FORCE_GENERIC.get():
+        return None
+    return _natives_for(xp).get(name)
+
+
+def _primitive(name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
+    cache: dict[int, Callable[..., Any]] = {}
+
+    def dispatch(*args: Any, xp: Any, **kwargs: Any) -> Any:
+        if _FORCE_GENERIC.get():
+            return generic(*args, xp=xp, **kwargs)
+        impl = cache.get(id(xp))
+        if impl is None:
+            impl = cache[id(xp)] = _natives_for(xp).get(name, generic)
+        return impl(*args, xp=xp, **kwargs)
+
+    dispatch.__name__ = dispatch.__qualname__ = name
+    dispatch.__doc__ = generic.__doc__
+    dispatch.generic = generic  # type: ignore[attr-defined]
+    return dispatch
+
+
+logsumexp = _primitive("logsumexp", _generic_logsumexp)
+log_softmax = _primitive("log_softmax", _generic_log_softmax)
+softmax = _primitive("softmax", _generic_softmax)
+softplus = _primitive("softplus", _generic_softplus)
+log_sigmoid = _primitive("log_sigmoid", _generic_log_sigmoid)
+sigmoid = _primitive("sigmoid", _generic_sigmoid)
+xlogy = _primitive("xlogy", _generic_xlogy)
+take_along_axis = _primitive("take_along_axis", _generic_take_along_axis)
+one_hot = _primitive("one_hot", _generic_one_hot)
+stop_gradient = _primitive("stop_gradient", _generic_stop_gradient)

@@ -1,0 +1,31 @@
+"""The one reduction function of every loss: ``reduction="mean" | "sum" | "none"``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["reduce", "weighted_reduce"]
+
+
+def reduce(loss: Any, reduction: str, /, *, xp: Any) -> Any:
+    """Reduce elementwise losses. ``reduction`` must already be validated."""
+    if reduction == "mean":
+        return xp.mean(loss)
+    if reduction == "sum":
+        return xp.sum(loss)
+    return loss
+
+
+def weighted_reduce(loss: Any, weight: Any, reduction: str, /, *, xp: Any) -> Any:
+    """Reduce ``weight * loss`` with ``mean`` = sum(w * l) / sum(w).
+
+    The weighted mean of torch's mse/l1 ``weight=`` and of cross_entropy/nll class weights
+    (where ``weight`` holds the per-target class weight and 0 for ignored targets). With
+    every weight 0 the mean is 0/0 = nan, as in torch.
+    """
+    wl = loss * weight
+    if reduction == "mean":
+        return xp.sum(wl) / xp.sum(xp.broadcast_to(weight, wl.shape))
+    if reduction == "sum":
+        return xp.sum(wl)
+    return wl

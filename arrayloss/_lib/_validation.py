@@ -1,0 +1,129 @@
+"""Argument checks. Every error names the loss, the argument and what was expected.
+
+Checks on *values* of arrays (labels in range, negative variances) run only when the
+arrays are concrete (eager); under ``jax.jit``, ``torch.compile``, ``vmap`` or on lazy Dask
+arrays they are skipped, never crashed: reading a value there would break tracing or force
+an early compute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ._compat import backend_name
+
+__all__ = [
+    "REDUCTIONS",
+    "check_floating",
+    "check_index_target",
+    "check_labels_in_range",
+    "check_option",
+    "check_reduction",
+    "check_same_shape",
+    "is_concrete",
+    "shape_str",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def shape_str(shape: Iterable[Any]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(tuple(shape)) == 1 else "") + ")"
+
+
+def check_reduction(loss: str, reduction: object, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(
+            f"{loss}: `reduction` must be one of {', '.join(repr(a) for a in allowed)}, "
+            f"got {reduction!r}"
+        )
+
+
+def check_floating(loss: str, arg: str, x: Any, xp: Any) -> None:
+    """``x`` must have a real floating dtype (integer/bool inputs are a TypeError, as in torch)."""
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(
+            f"{loss}: `{arg}` must have a real floating dtype (float16, bfloat16, float32 or "
+            f"float64), got {x.dtype}; cast it first, e.g. xp.astype({arg}, xp.float32)"
+        )
+
+
+def check_index_target(loss: str, arg: str, x: Any, xp: Any) -> None:
+    """``x`` must hold class indices: any integer dtype (int32 from JAX included)."""
+    if not xp.isdtype(x.dtype, "integral"):
+        raise TypeError(
+            f"{loss}: `{arg}` holds class indices and must have an integer dtype, got "
+            f"{x.dtype}; for class probabilities pass a floating `{arg}` of the input's shape"
+        )
+
+
+def check_same_shape(loss: str, a_name: str, a: Any, b_name: str, b: Any) -> None:
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(
+            f"{loss}: `{a_name}` and `{b_name}` must have the same shape, got "
+            f"{shape_str(a.shape)} and {shape_str(b.shape)}"
+        )
+
+
+def check_option(loss: str, arg: str, value: Any, ok: bool, expected: str) -> None:
+    """Raise ``ValueError`` for an option value outside its domain (``ok`` is the test)."""
+    if not ok:
+        raise ValueError(f"{loss}: `{arg}` must be {expected}, got {value!r}")
+
+
+def check_real_scalar(loss: str, arg: str, value: Any) -> float:
+    """A Python real number option (``delta=``, ``eps=``...); NaN is rejected."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{loss}: `{arg}` must be a Python float, got {type(value).__name__}")
+    if math.isnan(value):
+        raise ValueError(f"{loss}: `{arg}` must be a number, got nan")
+    return float(value)
+
+
+def is_concrete(x: Any, xp: Any) -> bool:
+    """Whether the values of ``x`` can be read now without breaking tracing or laziness."""
+    name = backend_name(xp)
+    if name == "dask":
+        return False
+    if name == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    if name == "torch":
+        import torch
+
+        if torch.compiler.is_compiling():
+            return False
+        return not torch._C._functorch.is_functorch_wrapped_tensor(x)
+    return True
+
+
+def check_labels_in_range(
+    loss: str,
+    arg: str,
+    target: Any,
+    num_classes: int,
+    xp: Any,
+    *,
+    ignore_index: int | None = None,
+) -> None:
+    """Class indices must lie in ``[0, num_classes)`` (``ignore_index`` excepted).
+
+    Only checked on concrete arrays; this is the one place a loss reads array values.
+    """
+    if not is_concrete(target, xp):
+        return
+    valid = (target >= 0) & (target < num_classes)
+    if ignore_index is not None:
+        valid = valid | (target == ignore_index)
+    if not bool(xp.all(valid)):
+        bad = xp.where(valid, xp.zeros_like(target), target)
+        lo, hi = int(xp.min(bad)), int(xp.max(bad))
+        example = lo if lo < 0 else hi
+        extra = f" or equal to ignore_index={ignore_index}" if ignore_index is not None else ""
+        raise ValueError(
+            f"{loss}: `{arg}` holds class indices that must lie in [0, {num_classes - 1}]"
+            f"{extra}, found {example}"
+        )
