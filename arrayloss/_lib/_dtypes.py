@@ -15,13 +15,16 @@ from ._validation import check_floating
 
 __all__ = ["compute_dtype", "finish", "promote_floating"]
 
-_LOW: dict[Any, bool] = {}
+# Keyed per namespace: dtype objects of different libraries may hash alike but must not be
+# compared with each other (array-api-strict warns when they are).
+_LOW: dict[tuple[int, Any], bool] = {}
 
 
 def _is_low_precision(dtype: Any, xp: Any) -> bool:
-    low = _LOW.get(dtype)
+    key = (id(xp), dtype)
+    low = _LOW.get(key)
     if low is None:
-        low = _LOW[dtype] = xp.finfo(dtype).bits < 32
+        low = _LOW[key] = xp.finfo(dtype).bits < 32
     return low
 
 

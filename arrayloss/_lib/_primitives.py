@@ -17,7 +17,6 @@ up with :func:`native_loss`.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -40,24 +39,25 @@ __all__ = [
     "xlogy",
 ]
 
-_FORCE_GENERIC = contextvars.ContextVar(
-    "arrayloss_force_generic",
-    default=os.environ.get("ARRAYLOSS_FORCE_GENERIC", "").strip().lower() in {"1", "true", "yes"},
-)
+# A plain module global, not a ContextVar: torch.compile (Dynamo) cannot trace
+# ContextVar.get, while it reads (and guards on) a module global. The switch is meant for
+# tests and debugging; it is process-wide, not per thread.
+_FORCE_GENERIC = os.environ.get("ARRAYLOSS_FORCE_GENERIC", "").strip().lower() in {"1", "true", "yes"}
 
 
 @contextlib.contextmanager
 def force_generic(enabled: bool = True) -> Iterator[None]:
     """Within the block, use the generic array-API kernels only (no native overrides)."""
-    token = _FORCE_GENERIC.set(enabled)
+    global _FORCE_GENERIC
+    previous, _FORCE_GENERIC = _FORCE_GENERIC, enabled
     try:
         yield
     finally:
-        _FORCE_GENERIC.reset(token)
+        _FORCE_GENERIC = previous
 
 
 def generic_forced() -> bool:
-    return _FORCE_GENERIC.get()
+    return _FORCE_GENERIC
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,16 +247,20 @@ def _natives_for(xp: Any) -> dict[str, Callable[..., Any]]:
 
 def native_loss(name: str, xp: Any) -> Callable[..., Any] | None:
     """The declared native kernel of a whole loss on ``xp``'s backend, or None."""
-    if _FORCE_GENERIC.get():
+    if _FORCE_GENERIC:
         return None
     return _natives_for(xp).get(name)
 
 
-def _primitive(name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
+def _primitive(
+    name: str, generic: Callable[..., Any], *, semantic: bool = False
+) -> Callable[..., Any]:
+    """A dispatching primitive. ``semantic=True`` marks one whose native version is needed
+    for correctness (stop_gradient on an autodiff backend), which force_generic keeps."""
     cache: dict[int, Callable[..., Any]] = {}
 
     def dispatch(*args: Any, xp: Any, **kwargs: Any) -> Any:
-        if _FORCE_GENERIC.get():
+        if _FORCE_GENERIC and not semantic:
             return generic(*args, xp=xp, **kwargs)
         impl = cache.get(id(xp))
         if impl is None:
@@ -278,4 +282,4 @@ sigmoid = _primitive("sigmoid", _generic_sigmoid)
 xlogy = _primitive("xlogy", _generic_xlogy)
 take_along_axis = _primitive("take_along_axis", _generic_take_along_axis)
 one_hot = _primitive("one_hot", _generic_one_hot)
-stop_gradient = _primitive("stop_gradient", _generic_stop_gradient)
+stop_gradient = _primitive("stop_gradient", _generic_stop_gradient, semantic=True)

@@ -1,0 +1,86 @@
+"""Test configuration: the backend × dtype × code-path matrix.
+
+* ``--backends numpy,torch`` (or ``ARRAYLOSS_BACKENDS``) selects backends; default: all. A
+  backend that is not installed (or needs a GPU this machine lacks) is skipped with the
+  reason, never failed.
+* Tests that take a ``backend`` fixture run once per selected backend; ``dtype`` adds every
+  floating dtype that backend has; ``path`` adds ``native`` and ``generic`` (the latter
+  forces the generic array-API kernels) for backends that have native overrides.
+* ``--slow`` enables the exhaustive sweeps marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import pytest
+
+from tests._backends import BACKENDS, selected_backends
+
+try:  # float64 in JAX tests, as every other backend has it.
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backends", default=None, help="comma-separated backends (default: all)")
+    parser.addoption("--slow", action="store_true", help="run exhaustive sweeps")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(names): run only on these backends")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="exhaustive sweep: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def _backend_param(b, *values, id_suffix=""):
+    reason = b.skip_reason()
+    marks = [pytest.mark.skip(reason=f"{b.name}: {reason}")] if reason else []
+    return pytest.param(b, *values, marks=marks, id=f"{b.name}{id_suffix}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    names = metafunc.fixturenames
+    if "backend" not in names:
+        return
+    backends = selected_backends(metafunc.config.getoption("--backends"))
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None:
+        allowed = set(marker.args[0].split(","))
+        backends = [b for b in backends if b.name in allowed]
+    want_dtype, want_path = "dtype" in names, "path" in names
+    params = []
+    for b in backends:
+        dtypes = b.dtypes if want_dtype else (None,)
+        paths = (("native", "generic") if b.has_natives else ("native",)) if want_path else (None,)
+        for d in dtypes:
+            for p in paths:
+                values = [v for v in (d, p) if v is not None]
+                suffix = "".join(f"-{v}" for v in values)
+                params.append(_backend_param(b, *values, id_suffix=suffix))
+    argnames = ["backend"] + (["dtype"] if want_dtype else []) + (["path"] if want_path else [])
+    if not params:
+        params = [pytest.param(*([None] * len(argnames)), marks=pytest.mark.skip(
+            reason="no selected backend applies"), id="none")]
+    metafunc.parametrize(argnames, params)
+
+
+@pytest.fixture
+def xp(backend):
+    return backend.xp
+
+
+__all__ = ["BACKENDS"]

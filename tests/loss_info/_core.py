@@ -1,0 +1,131 @@
+"""Core types of the test loss registry (see ``tests/loss_info/__init__.py``).
+
+The loss registry for tests (in the spirit of PyTorch's OpInfo).
+
+One :class:`LossInfo` per public loss: its sample-input generator, its *independent*
+reference (a peer library or a float64 formula written here from the paper/docs, never the
+code under test), tolerances per dtype, and its error inputs. The generic tests in
+``tests/test_losses.py`` cross every entry with every backend, dtype and code path.
+
+A family adds its entries in ``tests/loss_info/<family>.py`` as a list ``LOSSES`` and is
+listed in ``_FAMILIES`` below; nothing else in the test machinery changes.
+
+References take **float64 torch tensors** (integer arrays arrive as int64 tensors) and return
+a torch tensor, so the reference gradient is torch autograd of the reference. A reference
+backed by a non-torch peer (optax, MONAI...) converts inside and sets ``ref_grad=False`` if
+it cannot be differentiated by torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# (rtol, atol) per dtype. Inputs are rounded to the dtype before the reference sees them, so
+# these bound the loss's own error: float64 to rounding, float32 a few ulp times the
+# conditioning of a sum, float16/bfloat16 (computed in float32, cast back) the final cast.
+DEFAULT_TOLS: dict[str, tuple[float, float]] = {
+    "float64": (1e-9, 1e-12),
+    "float32": (2e-5, 1e-6),
+    "float16": (2e-3, 1e-4),
+    "bfloat16": (1.6e-2, 1e-3),
+}
+
+
+@dataclass
+class SampleInput:
+    """Positional arrays (NumPy float64/int64 or Python scalars) and keyword options."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    desc: str = ""
+    grad: bool = True  # include in gradient checks (False where the loss is not differentiable)
+
+    def __repr__(self) -> str:
+        shapes = [getattr(a, "shape", a) for a in self.args]
+        return f"SampleInput({self.desc or shapes}, {self.kwargs_repr()})"
+
+    def kwargs_repr(self) -> str:
+        return ", ".join(
+            f"{k}={'array' + str(v.shape) if isinstance(v, np.ndarray) else v!r}"
+            for k, v in self.kwargs.items()
+        )
+
+
+@dataclass
+class ErrorInput:
+    """A sample that must raise ``error_type`` with a message matching ``match``."""
+
+    sample: SampleInput
+    error_type: type[Exception]
+    match: str
+
+
+@dataclass
+class LossInfo:
+    name: str
+    func: Callable[..., Any]
+    samples: Callable[[np.random.Generator], Sequence[SampleInput]]
+    ref: Callable[..., Any]
+    provenance: str
+    grad_args: tuple[int, ...] = (0,)
+    errors: Callable[[np.random.Generator], Sequence[ErrorInput]] = lambda rng: ()
+    tols: dict[str, tuple[float, float]] = field(default_factory=dict)
+    grad_tols: dict[str, tuple[float, float]] = field(default_factory=dict)
+    ref_grad: bool = True
+    # Whether the loss takes reduction=: then samples without one run for each reduction.
+    reductions: tuple[str, ...] = REDUCTIONS
+    # Positional arguments that must be floating (the rest may be index arrays).
+    float_args: tuple[int, ...] = (0,)
+    skips: dict[str, str] = field(default_factory=dict)  # test name or backend -> reason
+
+    def tol(self, dtype: str) -> tuple[float, float]:
+        return self.tols.get(dtype, DEFAULT_TOLS[dtype])
+
+    def grad_tol(self, dtype: str) -> tuple[float, float]:
+        if dtype in self.grad_tols:
+            return self.grad_tols[dtype]
+        rtol, atol = self.tol(dtype)
+        return rtol * 5, atol * 5
+
+    def expanded_samples(self, rng: np.random.Generator) -> list[SampleInput]:
+        """Samples crossed with the reductions (those that set none explicitly)."""
+        out = []
+        for s in self.samples(rng):
+            if "reduction" in s.kwargs or not self.reductions:
+                out.append(s)
+            else:
+                for r in self.reductions:
+                    out.append(SampleInput(s.args, {**s.kwargs, "reduction": r}, s.desc, s.grad))
+        return out
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers for reference formulas (torch, float64): independent of the code under test.
+# ------------------------------------------------------------------------------------------
+
+
+def ref_reduce(loss: Any, reduction: str, weight: Any = None, *, mean_by: str = "weight") -> Any:
+    """Reference reduction: ``mean`` is sum(w l)/sum(w) (``mean_by="weight"``) or mean(w l)."""
+    if weight is not None:
+        loss = loss * weight
+        if reduction == "mean" and mean_by == "weight":
+            return loss.sum() / weight.expand_as(loss).sum()
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def randn(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
+    return rng.standard_normal(shape) * scale
+
+
+def uniform(rng: np.random.Generator, *shape: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    return rng.uniform(low, high, shape)

@@ -1,0 +1,250 @@
+"""Generic, registry-driven tests: every LossInfo × backend × dtype × code path.
+
+Values are compared with the entry's independent reference evaluated in float64 on the same
+(rounded) inputs; gradients with torch autograd of that reference; and the result's
+library, device, dtype and shape are checked on every call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayloss
+from arrayloss.testing import force_generic
+from tests._harness import (
+    assert_result,
+    convert,
+    differentiable_positions,
+    loss_grads,
+    reference_grads,
+    reference_value,
+    rng_for,
+    rounded,
+    skip_if,
+)
+from tests.loss_info import LOSSES, ErrorInput, SampleInput
+
+IDS = [info.name for info in LOSSES]
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_value_matches_reference(info, backend, dtype, path):
+    """Value, result type, device, dtype and shape, on the native and the generic path."""
+    skip_if(info, backend.name, f"value-{backend.name}")
+    rtol, atol = info.tol(dtype)
+    for sample in info.expanded_samples(rng_for(info.name, "value")):
+        args, kwargs = convert(sample, backend, dtype)
+        with force_generic(path == "generic"):
+            out = info.func(*args, **kwargs)
+        expected = reference_value(info, rounded(sample, backend, dtype))
+        assert_result(out, backend, dtype, args[0], expected, (rtol, atol),
+                      f"{info.name} {sample!r} on {backend}/{dtype}/{path}")
+
+
+@pytest.mark.backends("torch,jax,torch_cuda")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_gradient_matches_reference(info, backend, dtype, path):
+    """Gradient by the backend's autodiff vs torch autograd of the reference."""
+    if dtype in ("float16", "bfloat16"):
+        dtype_tol = info.grad_tol(dtype)
+    else:
+        dtype_tol = info.grad_tol(dtype)
+    skip_if(info, f"grad-{backend.name}")
+    if not info.ref_grad:
+        pytest.skip(f"{info.name}: reference ({info.provenance}) is not differentiable by torch")
+    checked = 0
+    for sample in info.expanded_samples(rng_for(info.name, "grad")):
+        pos = differentiable_positions(info, sample)
+        if not sample.grad or not pos:
+            continue
+        args, kwargs = convert(sample, backend, dtype)
+        r = rounded(sample, backend, dtype)
+        expected = reference_grads(info, r)
+        out_shape = reference_value(info, r).shape
+        with force_generic(path == "generic"):
+            got = loss_grads(info, backend, args, kwargs, pos, out_shape)
+        for i, g, e in zip(pos, got, expected):
+            # Gradients scale with the values; an absolute floor relative to the largest
+            # component keeps low-precision checks meaningful for tiny components.
+            atol = dtype_tol[1] + dtype_tol[0] * float(np.max(np.abs(e), initial=0.0))
+            np.testing.assert_allclose(
+                g, e, rtol=dtype_tol[0], atol=atol,
+                err_msg=f"d {info.name} / d arg{i}, {sample!r} on {backend}/{dtype}/{path}")
+        checked += 1
+    assert checked, f"{info.name}: no sample was differentiable"
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_torch_gradcheck(info, backend):
+    """torch.autograd.gradcheck in float64 (finite differences vs autograd)."""
+    import torch
+
+    skip_if(info, "gradcheck")
+    checked = 0
+    for sample in info.expanded_samples(rng_for(info.name, "gradcheck"))[:4]:
+        pos = differentiable_positions(info, sample)
+        if not sample.grad or not pos:
+            continue
+        args, kwargs = convert(sample, backend, "float64")
+
+        def f(*diff, args=args, kwargs=kwargs, pos=pos):
+            full = list(args)
+            for i, d in zip(pos, diff):
+                full[i] = d
+            return info.func(*full, **kwargs)
+
+        inputs = tuple(args[i].detach().requires_grad_(True) for i in pos)
+        assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+        checked += 1
+    assert checked
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_jax_jit_and_vmap(info, backend, dtype):
+    """Under jax.jit the value equals the reference; jax.vmap over a stacked batch of samples
+    equals the reference of each."""
+    import jax
+    import jax.numpy as jnp
+
+    if dtype not in ("float32", "float64"):
+        pytest.skip("jit/vmap are checked in float32/float64; low precision is covered eagerly")
+    rtol, atol = info.tol(dtype)
+    for sample in info.expanded_samples(rng_for(info.name, "jit")):
+        args, kwargs = convert(sample, backend, dtype)
+        arr_pos = [i for i, a in enumerate(sample.args) if isinstance(a, np.ndarray)]
+
+        def call(*arrays, args=args, kwargs=kwargs, arr_pos=arr_pos):
+            full = list(args)
+            for i, a in zip(arr_pos, arrays):
+                full[i] = a
+            return info.func(*full, **kwargs)
+
+        arrays = [args[i] for i in arr_pos]
+        expected = reference_value(info, rounded(sample, backend, dtype))
+        out = jax.jit(call)(*arrays)
+        assert_result(out, backend, dtype, arrays[0], expected, (rtol, atol),
+                      f"jit {info.name} {sample!r}")
+
+        # vmap: three variants of the sample (float arrays scaled), stacked on a new axis.
+        scales = (1.0, 0.5, 1.5)
+        variants = [
+            SampleInput(
+                tuple(a * s if isinstance(a, np.ndarray) and a.dtype.kind == "f" and i in info.float_args
+                      else a for i, a in enumerate(sample.args)),
+                sample.kwargs, sample.desc)
+            for s in scales
+        ]
+        conv = [convert(v, backend, dtype)[0] for v in variants]
+        stacked = [jnp.stack([c[i] for c in conv]) for i in arr_pos]
+        got = jax.vmap(call)(*stacked)
+        for k, v in enumerate(variants):
+            exp_k = reference_value(info, rounded(v, backend, dtype))
+            assert_result(got[k], backend, dtype, stacked[0][k], exp_k, (rtol, atol),
+                          f"vmap {info.name} {v!r} #{k}")
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_torch_compile_fullgraph(info, backend):
+    """torch.compile(fullgraph=True) traces the loss without graph breaks (aot_eager backend:
+    the full Dynamo + AOTAutograd trace, without inductor's C++ build time) and agrees with
+    eager, value and gradient."""
+    import torch
+
+    skip_if(info, "torch.compile")
+    sample = next(s for s in info.expanded_samples(rng_for(info.name, "compile"))
+                  if s.kwargs.get("reduction", "mean") == "mean")
+    args, kwargs = convert(sample, backend, "float32")
+    pos = differentiable_positions(info, sample)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda *a: info.func(*a, **kwargs), fullgraph=True,
+                             backend="aot_eager")
+    eager_args = [a.detach().requires_grad_(True) if i in pos else a for i, a in enumerate(args)]
+    comp_args = [a.detach().requires_grad_(True) if i in pos else a for i, a in enumerate(args)]
+    eager = info.func(*eager_args, **kwargs)
+    comp = compiled(*comp_args)
+    torch.testing.assert_close(comp, eager, rtol=1e-5, atol=1e-6)
+    if pos and sample.grad:
+        ge = torch.autograd.grad(eager.sum(), [eager_args[i] for i in pos])
+        gc = torch.autograd.grad(comp.sum(), [comp_args[i] for i in pos])
+        for a, b in zip(gc, ge):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _error_cases(info):
+    rng = rng_for(info.name, "errors")
+    cases = list(info.errors(rng))
+    base = info.expanded_samples(rng)[0]
+    if "reduction" in _options(info):
+        cases.append(ErrorInput(SampleInput(base.args, {**base.kwargs, "reduction": "avg"}),
+                                ValueError, r"`reduction` must be one of 'mean', 'sum', 'none'"))
+    for i in info.float_args:
+        if isinstance(base.args[i], np.ndarray):
+            bad = list(base.args)
+            bad[i] = np.zeros(base.args[i].shape, dtype=np.int64)
+            cases.append(ErrorInput(SampleInput(tuple(bad), base.kwargs), TypeError,
+                                    r"must have a real floating dtype"))
+    return cases
+
+
+def _options(info):
+    import inspect
+
+    return {p.name for p in inspect.signature(info.func).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_bad_input_raises_clear_error(info, backend):
+    """Every error input raises its documented type, and the message names the loss."""
+    cases = _error_cases(info)
+    assert cases
+    for case in cases:
+        args, kwargs = convert(case.sample, backend, "float64")
+        with pytest.raises(case.error_type, match=case.match) as exc:
+            info.func(*args, **kwargs)
+        assert str(exc.value).startswith(f"{info.name}:"), str(exc.value)
+
+
+@pytest.mark.backends("numpy")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_mixed_frameworks_and_devices_raise(info, backend):
+    """Arrays of two libraries: TypeError; arrays on two devices: ValueError (array-api-strict
+    has several devices on CPU, so this runs without a GPU)."""
+    pytest.importorskip("torch")
+    import array_api_strict as strict
+    import torch
+
+    sample = info.expanded_samples(rng_for(info.name, "mixed"))[0]
+    arrays = [i for i, a in enumerate(sample.args) if isinstance(a, np.ndarray)]
+    if len(arrays) < 2:
+        pytest.skip(f"{info.name} takes a single array")
+    args = list(sample.args)
+    args[arrays[1]] = torch.from_numpy(args[arrays[1]])
+    with pytest.raises(TypeError, match=rf"^{info.name}: .*numpy array but .* torch array"):
+        info.func(*args, **sample.kwargs)
+
+    dev = strict.Device("device1")
+    args = [strict.asarray(a) if isinstance(a, np.ndarray) else a for a in sample.args]
+    args[arrays[1]] = strict.asarray(sample.args[arrays[1]], device=dev)
+    kwargs = {k: strict.asarray(v) if isinstance(v, np.ndarray) else v
+              for k, v in sample.kwargs.items()}
+    with pytest.raises(ValueError, match=rf"^{info.name}: .*on device"):
+        info.func(*args, **kwargs)
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_class_wrapper_equals_function(info):
+    """The generated arrayloss.nn class gives the function's result, options included."""
+    from arrayloss._lib._registry import REGISTRY
+
+    spec = REGISTRY[info.name]
+    cls = getattr(arrayloss.nn, spec.class_name)
+    for sample in info.expanded_samples(rng_for(info.name, "nn"))[:6]:
+        obj = cls(**sample.kwargs)
+        np.testing.assert_array_equal(obj(*sample.args), info.func(*sample.args, **sample.kwargs))
+    with pytest.raises(TypeError, match=rf"{spec.class_name}: unknown option"):
+        cls(not_an_option=1)
