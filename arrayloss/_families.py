@@ -1,4 +1,7 @@
-"""Imports every loss family, so that importing it fills the loss registry."""
+"""Imports every loss family, so that importing it fills the loss registry.
+
+One line per family module (helpers add theirs here).
+"""
 
 from . import regression
 

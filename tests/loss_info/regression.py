@@ -181,7 +181,8 @@ def _gaussian_errors(rng):
     return [
         ErrorInput(SampleInput((x, randn(rng, 5, 4), 1.0)), ValueError, r"same shape"),
         ErrorInput(SampleInput((x, x, uniform(rng, 3, 5))), ValueError, r"`var` has shape"),
-        ErrorInput(SampleInput((x, x, -uniform(rng, 4, 5))), ValueError, r"`var` must be non-negative"),
+        ErrorInput(SampleInput((x, x, -uniform(rng, 4, 5))), ValueError,
+                   r"`var` must be non-negative", data_dependent=True),
         ErrorInput(SampleInput((x, x, -1.0)), ValueError, r"`var` must be non-negative"),
         ErrorInput(SampleInput((x, x, 1.0), {"eps": 0.0}), ValueError, r"`eps` must be positive"),
     ]
