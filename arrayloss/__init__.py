@@ -5,8 +5,6 @@ get the result in the same library, on the same device, differentiable by that l
 autodiff. Names, arguments and results follow ``torch.nn.functional``.
 """
 
-from __future__ import annotations
-
 from . import nn, testing
 from .regression import (
     gaussian_nll_loss,

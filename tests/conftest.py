@@ -35,9 +35,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(names): run only on these backends")
+    config.addinivalue_line("markers", "not_selected: no selected backend applies (deselected)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A run restricted to backends other than numpy (one nox session per backend) leaves the
+    # backend-independent tests (API guards, doctests, class wrappers) to the numpy session,
+    # so the matrix runs them once.
+    selected = {b.name for b in selected_backends(config.getoption("--backends"))}
+    keep, dropped = [], []
+    for item in items:
+        uses_backend = "backend" in getattr(item, "fixturenames", ())
+        if item.get_closest_marker("not_selected") or (not uses_backend and "numpy" not in selected):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
     if config.getoption("--slow"):
         return
     skip = pytest.mark.skip(reason="exhaustive sweep: run with --slow")
@@ -72,9 +87,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 suffix = "".join(f"-{v}" for v in values)
                 params.append(_backend_param(b, *values, id_suffix=suffix))
     argnames = ["backend"] + (["dtype"] if want_dtype else []) + (["path"] if want_path else [])
-    if not params:
-        params = [pytest.param(*([None] * len(argnames)), marks=pytest.mark.skip(
-            reason="no selected backend applies"), id="none")]
+    if not params:  # none of this test's backends is selected: deselected at collection
+        params = [pytest.param(*([None] * len(argnames)), marks=pytest.mark.not_selected,
+                               id="not-selected")]
     metafunc.parametrize(argnames, params)
 
 

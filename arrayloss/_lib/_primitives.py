@@ -116,20 +116,22 @@ def _generic_take_along_axis(x: Any, indices: Any, /, *, axis: int, xp: Any) -> 
     if hasattr(xp, "take_along_axis"):
         return xp.take_along_axis(x, indices, axis=axis)
     # Libraries without take_along_axis (dask): select with a one-hot mask. O(C) extra
-    # work, but only elementwise ops and a sum, which every library has.
+    # work, but only elementwise ops and a sum, which every library has. Supports the
+    # common case of one index per position (size 1 along ``axis``).
+    if indices.shape[axis] != 1:
+        raise NotImplementedError("take_along_axis fallback needs one index along the axis")
     n = x.shape[axis]
-    mask = one_hot(indices, n, dtype=x.dtype, axis=axis, xp=xp)
+    shape = [1] * x.ndim
+    shape[axis] = n
+    classes = xp.reshape(xp.arange(n, dtype=indices.dtype), tuple(shape))
+    mask = xp.astype(indices == classes, x.dtype)
     return xp.sum(x * mask, axis=axis, keepdims=True)
 
 
 def _generic_one_hot(
     indices: Any, num_classes: int, /, *, dtype: Any, axis: int = -1, xp: Any
 ) -> Any:
-    """``indices`` of shape S -> one-hot of shape S with a new class axis at ``axis``.
-
-    For take_along_axis-style use ``indices`` may already carry a size-1 class axis; then
-    that axis is compared against ``arange(num_classes)`` by broadcasting.
-    """
+    """``indices`` of shape S -> one-hot of shape S with a new class axis at ``axis``."""
     classes = xp.arange(num_classes, dtype=indices.dtype)
     if axis < 0:
         axis += indices.ndim + 1

@@ -1,0 +1,78 @@
+"""The backend test matrix: ``nox`` runs lint and one test session per backend that installs
+on a CPU machine (numpy, strict, torch, jax, dask); ``nox -s tests-cupy`` needs a GPU.
+
+Every session installs the reference peers (torch, scipy, MONAI, Keras on its torch backend):
+the tests compare each backend's result with them. Torch is pinned to ``torch==2.13.0`` (a
+local CPU wheel on our machines; an unpinned torch pulls a multi-GB CUDA build): override
+with ``ARRAYLOSS_TORCH_SPEC``, e.g. ``ARRAYLOSS_TORCH_SPEC='torch>=2.6' nox``.
+
+``ARRAYLOSS_NOX_ENVDIR`` moves the virtualenvs out of the clone (CI keeps them between runs;
+they hold only third-party packages, arrayloss is re-installed editable every time, so reuse
+is safe). Extra pytest arguments go after ``--``: ``nox -s tests-torch -- -k cross_entropy``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+TORCH = os.environ.get("ARRAYLOSS_TORCH_SPEC", "torch==2.13.0")
+REFERENCES = [TORCH, "scipy", "monai", "keras"]
+BACKEND_DEPS = {
+    "numpy": [],
+    "strict": ["array-api-strict"],
+    "torch": [],
+    "jax": ["jax", "optax"],
+    "dask": ["dask[array]", "distributed"],
+    "cupy": ["cupy-cuda12x"],
+}
+PYTEST_BACKEND = {"strict": "array_api_strict", "cupy": "cupy,torch_cuda"}
+
+nox.options.envdir = os.environ.get("ARRAYLOSS_NOX_ENVDIR", ".nox")
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["lint"] + [f"tests-{b}" for b in BACKEND_DEPS if b != "cupy"]
+
+
+def _install(session: nox.Session, *extra: str) -> None:
+    # The package's runtime deps and test extras, then arrayloss itself, editable, so a
+    # reused virtualenv always tests this checkout.
+    session.install(*REFERENCES, *extra)
+    session.install("-e", ".[test]")
+
+
+@nox.session(name="tests", tags=["tests"])
+@nox.parametrize("backend", list(BACKEND_DEPS), ids=list(BACKEND_DEPS))
+def tests(session: nox.Session, backend: str) -> None:
+    """The registry-driven suite on one backend (backend-independent tests run with numpy)."""
+    _install(session, *BACKEND_DEPS[backend])
+    session.run(
+        "python", "-m", "pytest",
+        f"--backends={PYTEST_BACKEND.get(backend, backend)}",
+        "-n", os.environ.get("ARRAYLOSS_TEST_WORKERS", "2"),
+        *session.posargs,
+        env={"KERAS_BACKEND": "torch", "JAX_PLATFORMS": "cpu"},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy on the package."""
+    session.install("ruff", "mypy", "numpy", "array-api-compat")
+    session.run("ruff", "check", "arrayloss", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy", "arrayloss")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against every native peer (writes benchmarks/results/)."""
+    _install(session, "jax", "optax", "matplotlib")
+    session.run("python", "benchmarks/run.py", *session.posargs, env={"JAX_PLATFORMS": "cpu"})
+
+
+@nox.session
+def main(session: nox.Session) -> None:
+    """The main job, ``python -m arrayloss``, on every installed backend."""
+    _install(session, "jax", "dask[array]", "array-api-strict")
+    session.run("python", "-m", "arrayloss", *session.posargs)

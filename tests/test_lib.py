@@ -1,0 +1,292 @@
+"""The backend layer: primitives (native and generic, every backend) against float64 SciPy /
+NumPy references, namespace resolution errors, the reduction, the dtype policy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import arrayloss
+from arrayloss._lib import _primitives as P
+from arrayloss._lib._compat import backend_name
+from arrayloss._lib._dtypes import promote_floating
+from arrayloss._lib._namespace import namespace_of
+from arrayloss._lib._reduction import reduce, weighted_reduce
+from arrayloss._lib._validation import check_labels_in_range, check_reduction, is_concrete
+from arrayloss.testing import force_generic, generic_forced
+from tests._harness import rng_for
+
+# Values where naive formulas fail: overflow of exp, cancellation in log(1 + tiny).
+EXTREME = np.array([-1e4, -800.0, -88.5, -30.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 30.0, 88.5, 800.0, 1e4])
+
+TOL = {"float64": (1e-12, 1e-300), "float32": (2e-6, 1e-30), "float16": (2e-3, 1e-4),
+       "bfloat16": (1.6e-2, 1e-3)}
+
+
+def _check(backend, got, expected, dtype, what, scale=0.0):
+    """``scale``: magnitude of the inputs; x - logsumexp(x) loses eps * |x| absolutely."""
+    rtol, atol = TOL[dtype]
+    atol = max(atol, 4 * scale * EPS[dtype])
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+EPS = {"float64": 2.2e-16, "float32": 1.2e-7, "float16": 9.8e-4, "bfloat16": 7.8e-3}
+
+
+def _rounded(backend, a, dtype):
+    return backend.to_numpy(backend.asarray(a, dtype))
+
+
+ELEMENTWISE = {
+    # name: (primitive call, float64 reference on the rounded input)
+    "softplus": (lambda x, xp: P.softplus(x, xp=xp), lambda a: np.logaddexp(0, a)),
+    "log_sigmoid": (lambda x, xp: P.log_sigmoid(x, xp=xp), lambda a: -np.logaddexp(0, -a)),
+    "sigmoid": (lambda x, xp: P.sigmoid(x, xp=xp), sp.expit),
+}
+
+
+@pytest.mark.parametrize("name", list(ELEMENTWISE))
+def test_elementwise_primitives_extreme_values(name, backend, dtype, path):
+    call, ref = ELEMENTWISE[name]
+    a = EXTREME if dtype in ("float64", "float32") else EXTREME[np.abs(EXTREME) < 6e4]
+    x = backend.asarray(a, dtype)
+    with force_generic(path == "generic"):
+        out = call(x, backend.xp)
+    assert np.all(np.isfinite(backend.to_numpy(out))), f"{name} not finite: {out}"
+    _check(backend, out, ref(_rounded(backend, a, dtype)), dtype, f"{name} {backend}/{path}")
+
+
+@pytest.mark.parametrize("axis", [1, -1, 0])
+def test_logsumexp_log_softmax_softmax(backend, dtype, path, axis):
+    rng = rng_for("lse", axis)
+    a = rng.standard_normal((4, 5, 3)) * 3
+    a[0, :, :] += 1e4  # a huge row: naive exp overflows
+    a[1, 0, 0] = -np.inf  # a -inf logit is a valid (masked) class
+    x = backend.asarray(a, dtype)
+    r = _rounded(backend, a, dtype)
+    xp = backend.xp
+    with force_generic(path == "generic"):
+        lse = P.logsumexp(x, axis=axis, xp=xp)
+        lse_k = P.logsumexp(x, axis=axis, keepdims=True, xp=xp)
+        lsm = P.log_softmax(x, axis=axis, xp=xp)
+        sm = P.softmax(x, axis=axis, xp=xp)
+    big = float(np.max(np.abs(r[np.isfinite(r)])))
+    _check(backend, lse, sp.logsumexp(r, axis=axis), dtype, "logsumexp")
+    assert tuple(lse_k.shape) == sp.logsumexp(r, axis=axis, keepdims=True).shape
+    _check(backend, lsm, sp.log_softmax(r, axis=axis), dtype, "log_softmax", scale=big)
+    _check(backend, sm, sp.softmax(r, axis=axis), dtype, "softmax", scale=1.0)
+
+
+def test_logsumexp_all_neg_inf_row(backend, path):
+    """A row of only -inf logits: logsumexp is -inf (not nan), as scipy and torch."""
+    a = np.array([[-np.inf, -np.inf], [0.0, 1.0]])
+    with force_generic(path == "generic"), np.errstate(divide="ignore"):  # NumPy warns on log(0)
+        out = P.logsumexp(backend.asarray(a, "float64"), axis=1, xp=backend.xp)
+        np.testing.assert_array_equal(backend.to_numpy(out), sp.logsumexp(a, axis=1))
+
+
+def test_xlogy(backend, dtype, path):
+    x = np.array([0.0, 0.0, 1.0, 2.0, 0.5, 3.0])
+    y = np.array([0.0, 2.0, 1.0, 0.5, 1e-30, 7.0])
+    if dtype in ("float16", "bfloat16"):
+        y = np.where(y < 1e-3, 1e-2, y)  # 1e-30 rounds to 0 in float16
+    xb, yb = backend.asarray(x, dtype), backend.asarray(y, dtype)
+    with force_generic(path == "generic"):
+        out = P.xlogy(xb, yb, xp=backend.xp)
+    _check(backend, out, sp.xlogy(_rounded(backend, x, dtype), _rounded(backend, y, dtype)),
+           dtype, "xlogy")
+
+
+@pytest.mark.backends("torch,jax")
+def test_xlogy_gradient_finite_at_zero(backend, path):
+    """d/dy x log y at x = y = 0 is 0 in the generic kernel (no 0 * inf = nan)."""
+    x = np.array([0.0, 1.0])
+    y = np.array([0.0, 2.0])
+    if backend.name == "torch":
+        import torch
+
+        yt = torch.tensor(y, requires_grad=True)
+        with force_generic(path == "generic"):
+            P.xlogy(torch.tensor(x), yt, xp=backend.xp).sum().backward()
+        g = yt.grad.numpy()
+    else:
+        import jax
+
+        with force_generic(path == "generic"):
+            g = np.asarray(jax.grad(lambda v: P.xlogy(backend.asarray(x), v, xp=backend.xp).sum())(
+                backend.asarray(y)))
+    if path == "generic":
+        np.testing.assert_array_equal(g, [0.0, 0.5])
+    else:
+        assert g[1] == 0.5  # native kernels: the value at y = 0 is theirs (torch: nan)
+
+
+def test_take_along_axis_and_one_hot(backend, path):
+    rng = rng_for("take")
+    a = rng.standard_normal((4, 5, 3))
+    idx = rng.integers(0, 5, (4, 1, 3))
+    xp = backend.xp
+    with force_generic(path == "generic"):
+        got = P.take_along_axis(backend.asarray(a, "float64"), backend.asarray(idx), axis=1, xp=xp)
+        oh = P.one_hot(backend.asarray(idx[:, 0, :]), 5, dtype=xp.float64, axis=1, xp=xp)
+        oh_last = P.one_hot(backend.asarray(idx[:, 0, :]), 5, dtype=xp.float32, xp=xp)
+    np.testing.assert_array_equal(backend.to_numpy(got), np.take_along_axis(a, idx, axis=1))
+    expected = (idx[:, 0, :][:, None, :] == np.arange(5)[None, :, None]).astype(np.float64)
+    np.testing.assert_array_equal(backend.to_numpy(oh), expected)
+    np.testing.assert_array_equal(backend.to_numpy(oh_last), np.moveaxis(expected, 1, -1))
+    assert backend_name(__import__("array_api_compat").array_namespace(oh_last)) == backend_name(xp)
+
+
+def test_generic_take_along_axis_without_native(backend):
+    """The one-hot fallback used by libraries lacking take_along_axis (dask) is exact."""
+    rng = rng_for("take-fallback")
+    a, idx = rng.standard_normal((6, 4)), rng.integers(0, 4, (6, 1))
+
+    class NoTake:  # the backend's namespace minus take_along_axis
+        def __getattr__(self, name):
+            if name == "take_along_axis":
+                raise AttributeError(name)
+            return getattr(backend.xp, name)
+
+    got = P._generic_take_along_axis(backend.asarray(a, "float64"), backend.asarray(idx),
+                                     axis=1, xp=NoTake())
+    np.testing.assert_array_equal(backend.to_numpy(got), np.take_along_axis(a, idx, axis=1))
+
+
+def test_force_generic_context_and_env():
+    assert not generic_forced()
+    with force_generic():
+        assert generic_forced()
+        with force_generic(False):
+            assert not generic_forced()
+        assert generic_forced()
+    assert not generic_forced()
+    code = "import arrayloss.testing as t; print(t.generic_forced())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"ARRAYLOSS_FORCE_GENERIC": "1", "PATH": ""}, check=True)
+    assert out.stdout.strip() == "True"
+
+
+@pytest.mark.backends("torch")
+def test_generic_path_really_avoids_native_kernels(backend, monkeypatch):
+    """force_generic must bypass the table: patch a native kernel to fail and call under it."""
+    import torch.nn.functional as F
+
+    x = backend.asarray(np.linspace(-3, 3, 12).reshape(3, 4), "float64")
+
+    def boom(*a, **k):
+        raise AssertionError("native kernel called")
+
+    monkeypatch.setattr(F, "log_softmax", boom)
+    P._NATIVE.pop("torch", None)  # rebuild the table with the patched function
+    try:
+        with force_generic():
+            out = P.log_softmax(x, axis=1, xp=backend.xp)
+        np.testing.assert_allclose(out.numpy(), sp.log_softmax(x.numpy(), axis=1), rtol=1e-12)
+    finally:
+        P._NATIVE.pop("torch", None)
+
+
+# -- namespace resolution ---------------------------------------------------------------------
+
+
+def test_namespace_ignores_none_and_scalars(backend):
+    x = backend.asarray(np.ones(3), "float64")
+    xp = namespace_of("some_loss", input=x, target=None, margin=1.0, flag=True, n=3)
+    assert backend_name(xp) == backend_name(backend.xp)
+
+
+def test_namespace_errors():
+    import torch
+
+    with pytest.raises(TypeError, match=r"^mse_loss: `input` is a numpy array but `target` is a torch"):
+        namespace_of("mse_loss", input=np.ones(2), target=torch.ones(2))
+    with pytest.raises(TypeError, match=r"^mse_loss: argument `target` must be an array.*list"):
+        namespace_of("mse_loss", input=np.ones(2), target=[1.0, 2.0])
+    with pytest.raises(TypeError, match=r"^mse_loss: none of the arguments"):
+        namespace_of("mse_loss", input=None, target=1.0)
+
+
+def test_namespace_mixed_devices_strict():
+    import array_api_strict as strict
+
+    a = strict.asarray([1.0])
+    b = strict.asarray([1.0], device=strict.Device("device1"))
+    with pytest.raises(ValueError, match=r"^l1_loss: `input` is on device .* but `target` is on"):
+        namespace_of("l1_loss", input=a, target=b)
+    with pytest.raises(ValueError, match=r"^l1_loss: .*on device"):
+        arrayloss.l1_loss(a, b)
+
+
+def test_explicit_xp_skips_inspection():
+    sentinel = object()
+    assert namespace_of("x", xp=sentinel, input=np.ones(1), target=None) is sentinel
+
+
+# -- reduction, validation, dtypes -----------------------------------------------------------
+
+
+def test_reduce_and_weighted_reduce(backend):
+    xp = backend.xp
+    l_np = np.array([[1.0, 2.0], [3.0, 4.0]])
+    w_np = np.array([[1.0], [3.0]])
+    l, w = backend.asarray(l_np, "float64"), backend.asarray(w_np, "float64")
+    assert float(backend.to_numpy(reduce(l, "mean", xp=xp))) == 2.5
+    assert float(backend.to_numpy(reduce(l, "sum", xp=xp))) == 10.0
+    np.testing.assert_array_equal(backend.to_numpy(reduce(l, "none", xp=xp)), l_np)
+    wl = l_np * w_np
+    assert float(backend.to_numpy(weighted_reduce(l, w, "mean", xp=xp))) == wl.sum() / 8.0
+    assert float(backend.to_numpy(weighted_reduce(l, w, "sum", xp=xp))) == wl.sum()
+    np.testing.assert_array_equal(backend.to_numpy(weighted_reduce(l, w, "none", xp=xp)), wl)
+
+
+def test_check_reduction_lists_allowed_values():
+    with pytest.raises(ValueError, match=r"^kl_div: `reduction` must be one of 'mean', 'sum', "
+                                         r"'none', 'batchmean', got 'avg'"):
+        check_reduction("kl_div", "avg", ("mean", "sum", "none", "batchmean"))
+
+
+def test_labels_in_range_message(backend):
+    t = backend.asarray(np.array([0, 3, 1, -100]))
+    if not is_concrete(t, backend.xp):
+        assert backend.name == "dask"  # lazy: value checks are skipped, never computed early
+        return
+    check_labels_in_range("nll_loss", "target", t, 4, backend.xp, ignore_index=-100)
+    with pytest.raises(ValueError, match=r"^nll_loss: `target` .* \[0, 2\] .* found 3"):
+        check_labels_in_range("nll_loss", "target", t, 3, backend.xp, ignore_index=-100)
+    with pytest.raises(ValueError, match=r"found -100"):
+        check_labels_in_range("nll_loss", "target", t, 4, backend.xp)
+
+
+def test_low_precision_is_computed_in_float32(backend, dtype):
+    """float16/bfloat16 promote to a float32 working dtype and keep their own result dtype."""
+    xp = backend.xp
+    x = backend.asarray(np.ones(3), dtype)
+    t = backend.asarray(np.array([1, 0, 1]))
+    out, work, (xc, tc) = promote_floating("l", xp, input=x, target=t)
+    assert out == x.dtype
+    assert work == (xp.float32 if dtype in ("float16", "bfloat16") else x.dtype)
+    assert xc.dtype == work and tc.dtype == work
+
+
+def test_float16_sum_does_not_overflow(backend):
+    """A float16 sum of 10^5 squared errors of 4 overflows float16 arithmetic (max 65504);
+    computed in float32 it is exact and its mean fits float16."""
+    if "float16" not in backend.dtypes:
+        pytest.skip(f"{backend} has no float16")
+    a = np.full(100_000, 2.0)
+    x, y = backend.asarray(a, "float16"), backend.asarray(np.zeros_like(a), "float16")
+    out = arrayloss.mse_loss(x, y, reduction="mean")
+    assert backend.to_numpy(out) == 4.0
+    with np.errstate(over="ignore"):  # NumPy warns when the float32 sum is cast to inf
+        total = backend.to_numpy(arrayloss.mse_loss(x, y, reduction="sum"))
+    assert np.isinf(total)  # 4e5 > 65504: the true sum is not representable in float16
+
+
+def test_integer_input_is_type_error():
+    with pytest.raises(TypeError, match=r"^mse_loss: `input` must have a real floating dtype"):
+        arrayloss.mse_loss(np.ones(3, dtype=np.int64), np.ones(3))
