@@ -88,3 +88,15 @@ def test_torch_names_for_torch_losses():
         peer = spec.peers.get("torch", "")
         if peer.startswith("torch.nn.functional."):
             assert hasattr(tnn, spec.class_name), f"{spec.name}: {spec.class_name} is not torch's"
+
+
+def test_readme_loss_table_is_current():
+    """README.md's loss table is generated from the registry (scripts/loss_table.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "scripts" / "loss_table.py"), "--check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
