@@ -517,7 +517,7 @@ def gaussian_nll_loss(
     xp = namespace_of(name, input=input, target=target, var=var, xp=xp)
     check_reduction(name, reduction)
     check_same_shape(name, "input", input, "target", target)
-    if isinstance(var, bool) or not hasattr(var, "shape") and not isinstance(var, (int, float)):
+    if isinstance(var, bool) or (not hasattr(var, "shape") and not isinstance(var, (int, float))):
         raise TypeError(f"{name}: `var` must be an array or a Python float, got {type(var)}")
     if isinstance(var, (int, float)):
         check_option(name, "var", var, var >= 0, "non-negative")
@@ -531,7 +531,8 @@ def gaussian_nll_loss(
         if is_concrete(var_arr, xp) and bool(xp.any(var_arr < 0)):
             raise ValueError(f"{name}: `var` must be non-negative, found a negative entry")
     # Clamp for stability, straight-through for the gradient (torch clamps under no_grad).
-    var_arr = var_arr + stop_gradient(xp.maximum(var_arr, xp.asarray(eps, dtype=var_arr.dtype)) - var_arr, xp=xp)
+    clamped = xp.maximum(var_arr, xp.asarray(eps, dtype=var_arr.dtype))
+    var_arr = var_arr + stop_gradient(clamped - var_arr, xp=xp)
     diff = input - target
     loss = 0.5 * (xp.log(var_arr) + diff * diff / var_arr)
     if full:

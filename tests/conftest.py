@@ -46,7 +46,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, dropped = [], []
     for item in items:
         uses_backend = "backend" in getattr(item, "fixturenames", ())
-        if item.get_closest_marker("not_selected") or (not uses_backend and "numpy" not in selected):
+        if item.get_closest_marker("not_selected") or (
+            not uses_backend and "numpy" not in selected
+        ):
             dropped.append(item)
         else:
             keep.append(item)

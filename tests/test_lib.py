@@ -21,7 +21,9 @@ from arrayloss.testing import force_generic, generic_forced
 from tests._harness import rng_for
 
 # Values where naive formulas fail: overflow of exp, cancellation in log(1 + tiny).
-EXTREME = np.array([-1e4, -800.0, -88.5, -30.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 30.0, 88.5, 800.0, 1e4])
+EXTREME = np.array(
+    [-1e4, -800.0, -88.5, -30.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 30.0, 88.5, 800.0, 1e4]
+)
 
 TOL = {"float64": (1e-12, 1e-300), "float32": (2e-6, 1e-30), "float16": (2e-3, 1e-4),
        "bfloat16": (1.6e-2, 1e-3)}
@@ -203,7 +205,8 @@ def test_namespace_ignores_none_and_scalars(backend):
 def test_namespace_errors():
     import torch
 
-    with pytest.raises(TypeError, match=r"^mse_loss: `input` is a numpy array but `target` is a torch"):
+    msg = r"^mse_loss: `input` is a numpy array but `target` is a torch"
+    with pytest.raises(TypeError, match=msg):
         namespace_of("mse_loss", input=np.ones(2), target=torch.ones(2))
     with pytest.raises(TypeError, match=r"^mse_loss: argument `target` must be an array.*list"):
         namespace_of("mse_loss", input=np.ones(2), target=[1.0, 2.0])
@@ -234,14 +237,14 @@ def test_reduce_and_weighted_reduce(backend):
     xp = backend.xp
     l_np = np.array([[1.0, 2.0], [3.0, 4.0]])
     w_np = np.array([[1.0], [3.0]])
-    l, w = backend.asarray(l_np, "float64"), backend.asarray(w_np, "float64")
-    assert float(backend.to_numpy(reduce(l, "mean", xp=xp))) == 2.5
-    assert float(backend.to_numpy(reduce(l, "sum", xp=xp))) == 10.0
-    np.testing.assert_array_equal(backend.to_numpy(reduce(l, "none", xp=xp)), l_np)
+    loss, w = backend.asarray(l_np, "float64"), backend.asarray(w_np, "float64")
+    assert float(backend.to_numpy(reduce(loss, "mean", xp=xp))) == 2.5
+    assert float(backend.to_numpy(reduce(loss, "sum", xp=xp))) == 10.0
+    np.testing.assert_array_equal(backend.to_numpy(reduce(loss, "none", xp=xp)), l_np)
     wl = l_np * w_np
-    assert float(backend.to_numpy(weighted_reduce(l, w, "mean", xp=xp))) == wl.sum() / 8.0
-    assert float(backend.to_numpy(weighted_reduce(l, w, "sum", xp=xp))) == wl.sum()
-    np.testing.assert_array_equal(backend.to_numpy(weighted_reduce(l, w, "none", xp=xp)), wl)
+    assert float(backend.to_numpy(weighted_reduce(loss, w, "mean", xp=xp))) == wl.sum() / 8.0
+    assert float(backend.to_numpy(weighted_reduce(loss, w, "sum", xp=xp))) == wl.sum()
+    np.testing.assert_array_equal(backend.to_numpy(weighted_reduce(loss, w, "none", xp=xp)), wl)
 
 
 def test_check_reduction_lists_allowed_values():

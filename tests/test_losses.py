@@ -132,8 +132,8 @@ def test_jax_jit_and_vmap(info, backend, dtype):
         scales = (1.0, 0.5, 1.5)
         variants = [
             SampleInput(
-                tuple(a * s if isinstance(a, np.ndarray) and a.dtype.kind == "f" and i in info.float_args
-                      else a for i, a in enumerate(sample.args)),
+                tuple(a * s if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                      and i in info.float_args else a for i, a in enumerate(sample.args)),
                 sample.kwargs, sample.desc)
             for s in scales
         ]

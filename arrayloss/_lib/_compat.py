@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from array_api_compat import (
     array_namespace,
     device,
@@ -34,7 +36,7 @@ __all__ = [
 _BACKEND_NAMES: dict[int, str] = {}
 
 
-def backend_name(xp: object) -> str:
+def backend_name(xp: Any) -> str:
     """Short, stable name of the library behind namespace ``xp``.
 
     One of ``numpy``, ``torch``, ``jax``, ``cupy``, ``dask``, ``array_api_strict`` or, for a

@@ -42,7 +42,11 @@ __all__ = [
 # A plain module global, not a ContextVar: torch.compile (Dynamo) cannot trace
 # ContextVar.get, while it reads (and guards on) a module global. The switch is meant for
 # tests and debugging; it is process-wide, not per thread.
-_FORCE_GENERIC = os.environ.get("ARRAYLOSS_FORCE_GENERIC", "").strip().lower() in {"1", "true", "yes"}
+_FORCE_GENERIC = os.environ.get("ARRAYLOSS_FORCE_GENERIC", "").strip().lower() in {
+    "1",
+    "true",
+    "yes",
+}
 
 
 @contextlib.contextmanager

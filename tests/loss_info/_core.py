@@ -130,5 +130,7 @@ def randn(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarr
     return rng.standard_normal(shape) * scale
 
 
-def uniform(rng: np.random.Generator, *shape: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+def uniform(
+    rng: np.random.Generator, *shape: int, low: float = 0.0, high: float = 1.0
+) -> np.ndarray:
     return rng.uniform(low, high, shape)

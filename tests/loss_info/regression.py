@@ -21,7 +21,8 @@ def _pairs(rng: np.random.Generator, weight: bool = True, scale: float = 2.0) ->
     out = [
         SampleInput((randn(rng, 7, scale=scale), randn(rng, 7, scale=scale)), desc="1-d"),
         SampleInput((randn(rng, 4, 5, scale=scale), randn(rng, 4, 5, scale=scale)), desc="2-d"),
-        SampleInput((randn(rng, 2, 3, 4, scale=scale), randn(rng, 2, 3, 4, scale=scale)), desc="3-d"),
+        SampleInput((randn(rng, 2, 3, 4, scale=scale), randn(rng, 2, 3, 4, scale=scale)),
+                    desc="3-d"),
         SampleInput((randn(rng, 1, scale=scale), randn(rng, 1, scale=scale)), desc="one element"),
     ]
     if weight:
@@ -108,7 +109,8 @@ def _ref_msle(x, y, *, reduction, weight=None, eps=1e-7):
 
 def _ref_mape(x, y, *, reduction, weight=None, eps=1e-7):
     # keras.losses.mean_absolute_percentage_error: 100 |y - x| / max(|y|, eps).
-    return ref_reduce(100 * torch.abs(y - x) / torch.clamp(torch.abs(y), min=eps), reduction, weight)
+    loss = 100 * torch.abs(y - x) / torch.clamp(torch.abs(y), min=eps)
+    return ref_reduce(loss, reduction, weight)
 
 
 def _ref_quantile(x, y, *, reduction, quantile=0.5, weight=None):
