@@ -42,9 +42,7 @@ def _install(session: nox.Session, *extra: str) -> None:
     session.install("-e", ".[test]")
 
 
-@nox.session(name="tests", tags=["tests"])
-@nox.parametrize("backend", list(BACKEND_DEPS), ids=list(BACKEND_DEPS))
-def tests(session: nox.Session, backend: str) -> None:
+def _tests(session: nox.Session, backend: str) -> None:
     """The registry-driven suite on one backend (backend-independent tests run with numpy)."""
     _install(session, *BACKEND_DEPS[backend])
     session.run(
@@ -56,9 +54,21 @@ def tests(session: nox.Session, backend: str) -> None:
     )
 
 
+def _register_tests(backend: str) -> None:
+    def session_fn(session: nox.Session) -> None:
+        _tests(session, backend)
+
+    session_fn.__doc__ = f"Tests on {backend} (plus the reference peers)."
+    nox.session(name=f"tests-{backend}", tags=["tests"])(session_fn)
+
+
+for _backend in BACKEND_DEPS:
+    _register_tests(_backend)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy on the package."""
+    """ruff and mypy on the package (and ruff on tests, benchmarks, noxfile)."""
     session.install("ruff", "mypy", "numpy", "array-api-compat")
     session.run("ruff", "check", "arrayloss", "tests", "benchmarks", "noxfile.py")
     session.run("mypy", "arrayloss")
