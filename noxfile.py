@@ -70,7 +70,9 @@ for _backend in BACKEND_DEPS:
 def lint(session: nox.Session) -> None:
     """ruff and mypy on the package (and ruff on tests, benchmarks, noxfile)."""
     session.install("ruff", "mypy", "numpy", "array-api-compat")
-    session.run("ruff", "check", "arrayloss", "tests", "benchmarks", "noxfile.py")
+    paths = [p for p in ("arrayloss", "tests", "benchmarks", "examples", "scripts", "noxfile.py")
+             if os.path.exists(p)]
+    session.run("ruff", "check", *paths)
     session.run("mypy", "arrayloss")
 
 
