@@ -86,6 +86,27 @@ class LossInfo:
     # Positional arguments that must be floating (the rest may be index arrays).
     float_args: tuple[int, ...] = (0,)
     skips: dict[str, str] = field(default_factory=dict)  # test name or backend -> reason
+    # -- Optional, for the reliability suites (tests/test_properties.py, test_accuracy.py,
+    # test_error_catalogue.py, test_tracing.py); the defaults need no code from a family.
+    # Samples at the edges of the domain where the math is still finite (logits ±1e4,
+    # probabilities exactly 0/1, identical embeddings, empty masks, variances below eps,
+    # beta=0, tiny delta). Their values must be finite, and their gradients too unless the
+    # sample says ``grad=False`` (a kink or a pole), on every backend, and as accurate in
+    # float32 as torch's own float32.
+    extreme_samples: Callable[[np.random.Generator], Sequence[SampleInput]] = lambda rng: ()
+    # Positional float arguments the property tests may multiply by any positive factor
+    # (1e-4..1e4) and stay in the loss's domain; None: ``float_args``. Out-of-domain
+    # perturbations are harmless anyway: an example whose float64 reference is not finite
+    # (or raises) is not asserted on.
+    scale_args: tuple[int, ...] | None = None
+    # The batch axis of each positional array (None: not batched), for the "mean is
+    # invariant under a permutation of the batch" property. None: axis 0 of every array whose
+    # first dimension equals the input's (the property is asserted only where the
+    # reference itself is invariant under that permutation).
+    batch_axes: tuple[int | None, ...] | None = None
+    # Options that must be rejected, {option: (bad values...)}: each must raise ValueError
+    # or TypeError naming the option, on top of the catalogue's generic option checks.
+    invalid_options: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def tol(self, dtype: str) -> tuple[float, float]:
         return self.tols.get(dtype, DEFAULT_TOLS[dtype])

@@ -225,34 +225,141 @@ def _option_error(kw: dict, match: str):
     return errors
 
 
+# -- extreme samples (domain edges where the math stays finite; tests/test_properties.py) ----
+
+
+def _edge_pairs(rng):
+    """Identical pairs (d = 0: the kink of l1/rmse/quantile), huge and tiny errors."""
+    x = randn(rng, 4, 5)
+    return [
+        SampleInput((x, x.copy()), desc="input == target"),
+        SampleInput((randn(rng, 4, 5, scale=1e4), randn(rng, 4, 5, scale=1e4)),
+                    desc="errors ~1e4"),
+        SampleInput((1e-15 * randn(rng, 4, 5), np.zeros((4, 5))), desc="errors ~1e-15"),
+        SampleInput((x, x + 1e-4), desc="errors 1e-4"),
+    ]
+
+
+def _edge_weighted(rng):
+    x = randn(rng, 4, 5)
+    w = np.zeros((4, 5))
+    w[1, 2] = 1.0
+    return [*_edge_pairs(rng),
+            SampleInput((x, randn(rng, 4, 5)), {"weight": w}, desc="all weights 0 but one")]
+
+
+def _huber_extremes(rng):
+    return [*_edge_weighted(rng),
+            SampleInput((randn(rng, 4, 5), randn(rng, 4, 5)), {"delta": 1e-8}, "tiny delta"),
+            SampleInput((randn(rng, 4, 5, scale=1e4), randn(rng, 4, 5)), {"delta": 1e6},
+                        "huge delta")]
+
+
+def _smooth_l1_extremes(rng):
+    x = randn(rng, 4, 5)
+    return [*_edge_pairs(rng),
+            SampleInput((x, x.copy()), {"beta": 0.0}, "beta=0, d=0"),
+            SampleInput((randn(rng, 4, 5), randn(rng, 4, 5)), {"beta": 1e-12}, "tiny beta"),
+            SampleInput((x, x + 1e-14), {"beta": 1e-12}, "tiny beta, tiny errors")]
+
+
+def _log_cosh_extremes(rng):
+    return [*_edge_weighted(rng),
+            SampleInput((randn(rng, 4, 5, scale=1e3), randn(rng, 4, 5)), desc="cosh overflows")]
+
+
+def _poisson_extremes(rng):
+    counts = rng.poisson(3.0, (4, 5)).astype(np.float64)
+    zeros = np.zeros((4, 5))
+    return [
+        SampleInput((np.full((4, 5), -1e4), zeros), desc="log rate -1e4, zero counts"),
+        SampleInput((np.full((4, 5), 60.0), counts), desc="log rate 60"),
+        SampleInput((zeros, counts), {"log_input": False}, desc="rate 0 (eps keeps log finite)"),
+        SampleInput((randn(rng, 4, 5), np.full((4, 5), 1e6)), {"full": True},
+                    desc="huge counts, full"),
+        SampleInput((randn(rng, 4, 5), rng.integers(0, 2, (4, 5)).astype(np.float64)),
+                    {"full": True}, desc="counts 0 and 1, full"),
+    ]
+
+
+def _gaussian_extremes(rng):
+    x = randn(rng, 4, 5)
+    return [
+        SampleInput((x, x.copy(), np.zeros((4, 5))), desc="var 0 clamped, d = 0"),
+        SampleInput((x, randn(rng, 4, 5), np.zeros((4, 5))), desc="var 0 clamped"),
+        SampleInput((x, randn(rng, 4, 5), np.full((4, 5), 1e30)), desc="var 1e30"),
+        SampleInput((x, x + 1e-3, np.zeros(4)), {"eps": 1e-12}, desc="tiny eps"),
+    ]
+
+
+def _positive_extremes(rng):
+    p = uniform(rng, 4, 5, low=0.0, high=5.0)
+    return [
+        SampleInput((np.zeros((4, 5)), np.zeros((4, 5))), desc="all zero"),
+        SampleInput((p, p.copy()), desc="input == target"),
+        SampleInput((np.full((4, 5), 1e30), p), desc="huge predictions"),
+        SampleInput((-p, p), desc="negative predictions clamped"),
+        SampleInput((p, p), {"eps": 0.0}, desc="eps=0"),
+    ]
+
+
+def _mape_extremes(rng):
+    x = randn(rng, 4, 5)
+    return [
+        SampleInput((x, np.zeros((4, 5))), desc="zero targets (eps floor)"),
+        SampleInput((x, x.copy()), desc="input == target"),
+        SampleInput((x, np.full((4, 5), 1e-30)), {"eps": 1e-30}, desc="tiny targets, tiny eps"),
+        SampleInput((randn(rng, 4, 5, scale=1e4), randn(rng, 4, 5, scale=1e4)),
+                    desc="errors ~1e4"),
+    ]
+
+
+def _quantile_extremes(rng):
+    return [*_edge_weighted(rng),
+            SampleInput((randn(rng, 4, 5), randn(rng, 4, 5)), {"quantile": 1e-7}, "q=1e-7"),
+            SampleInput((randn(rng, 4, 5), randn(rng, 4, 5)), {"quantile": 1 - 1e-7},
+                        "q=1-1e-7")]
+
+
 LOSSES = [
     LossInfo("l1_loss", al.l1_loss, _pairs, _ref_l1, "torch.nn.functional.l1_loss",
-             errors=_weight_errors),
+             errors=_weight_errors,
+             extreme_samples=_edge_weighted),
     LossInfo("mse_loss", al.mse_loss, _pairs, _ref_mse, "torch.nn.functional.mse_loss",
-             errors=_weight_errors),
+             errors=_weight_errors,
+             extreme_samples=_edge_weighted),
     LossInfo("rmse_loss", al.rmse_loss, _pairs, _ref_rmse,
-             "sqrt of torch.nn.functional.mse_loss", errors=_weight_errors),
+             "sqrt of torch.nn.functional.mse_loss", errors=_weight_errors,
+             extreme_samples=_edge_weighted),
     LossInfo("huber_loss", al.huber_loss, _huber_samples, _ref_huber,
              "torch.nn.functional.huber_loss",
-             errors=_option_error({"delta": 0.0}, r"`delta` must be positive")),
+             errors=_option_error({"delta": 0.0}, r"`delta` must be positive"),
+             extreme_samples=_huber_extremes),
     LossInfo("smooth_l1_loss", al.smooth_l1_loss, _smooth_l1_samples, _ref_smooth_l1,
              "torch.nn.functional.smooth_l1_loss",
-             errors=_option_error({"beta": -1.0}, r"`beta` must be non-negative")),
+             errors=_option_error({"beta": -1.0}, r"`beta` must be non-negative"),
+             extreme_samples=_smooth_l1_extremes),
     LossInfo("log_cosh_loss", al.log_cosh_loss, _log_cosh_samples, _ref_log_cosh,
-             "float64 log(cosh(d))", errors=_weight_errors),
+             "float64 log(cosh(d))", errors=_weight_errors,
+             extreme_samples=_log_cosh_extremes),
     LossInfo("poisson_nll_loss", al.poisson_nll_loss, _poisson_samples, _ref_poisson,
              "torch.nn.functional.poisson_nll_loss",
-             errors=_option_error({"eps": -1.0}, r"`eps` must be positive")),
+             errors=_option_error({"eps": -1.0}, r"`eps` must be positive"),
+             extreme_samples=_poisson_extremes),
     LossInfo("gaussian_nll_loss", al.gaussian_nll_loss, _gaussian_samples, _ref_gaussian,
              "torch.nn.functional.gaussian_nll_loss", grad_args=(0, 1, 2),
-             errors=_gaussian_errors),
+             errors=_gaussian_errors,
+             extreme_samples=_gaussian_extremes),
     LossInfo("msle_loss", al.msle_loss, _positive_pairs, _ref_msle,
              "keras.losses.mean_squared_logarithmic_error formula, float64",
-             errors=_option_error({"eps": -1.0}, r"`eps` must be non-negative")),
+             errors=_option_error({"eps": -1.0}, r"`eps` must be non-negative"),
+             extreme_samples=_positive_extremes),
     LossInfo("mape_loss", al.mape_loss, _mape_samples, _ref_mape,
              "keras.losses.mean_absolute_percentage_error formula, float64",
-             errors=_option_error({"eps": 0.0}, r"`eps` must be positive")),
+             errors=_option_error({"eps": 0.0}, r"`eps` must be positive"),
+             extreme_samples=_mape_extremes),
     LossInfo("quantile_loss", al.quantile_loss, _quantile_samples, _ref_quantile,
              "pinball loss (Koenker & Bassett 1978), float64",
-             errors=_option_error({"quantile": 1.0}, r"`quantile` must be in the open interval")),
+             errors=_option_error({"quantile": 1.0}, r"`quantile` must be in the open interval"),
+             extreme_samples=_quantile_extremes),
 ]
