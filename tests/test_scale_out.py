@@ -129,7 +129,8 @@ def test_dask_distributed_cluster(info, backend, dask_client):
                                    err_msg=f"{info.name} {sample!r}")
 
 
-def test_dask_out_of_core_example_small():
+@pytest.mark.backends("dask")
+def test_dask_out_of_core_example_small(backend):
     """The out-of-core example at a small size: chunked, lazy, equal to NumPy's mse."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
