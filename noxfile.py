@@ -1,10 +1,11 @@
 """The backend test matrix: ``nox`` runs lint and one test session per backend that installs
 on a CPU machine (numpy, strict, torch, jax, dask); ``nox -s tests-cupy`` needs a GPU.
 
-Every session installs the reference peers (torch, scipy, MONAI, Keras on its torch backend):
-the tests compare each backend's result with them. Torch is pinned to ``torch==2.13.0`` (a
-local CPU wheel on our machines; an unpinned torch pulls a multi-GB CUDA build): override
-with ``ARRAYLOSS_TORCH_SPEC``, e.g. ``ARRAYLOSS_TORCH_SPEC='torch>=2.6' nox``.
+Every session installs the reference peers the tests compare each backend's result with
+(torch, scipy, MONAI, Keras on its torch backend) and scikit-learn (the examples' data).
+Torch is pinned to ``torch==2.13.0`` (a local CPU wheel on our machines; an unpinned torch
+pulls a multi-GB CUDA build): override with ``ARRAYLOSS_TORCH_SPEC``, e.g.
+``ARRAYLOSS_TORCH_SPEC='torch>=2.6' nox``.
 
 ``ARRAYLOSS_NOX_ENVDIR`` moves the virtualenvs out of the clone (CI keeps them between runs;
 they hold only third-party packages, arrayloss is re-installed editable every time, so reuse
@@ -18,7 +19,7 @@ import os
 import nox
 
 TORCH = os.environ.get("ARRAYLOSS_TORCH_SPEC", "torch==2.13.0")
-REFERENCES = [TORCH, "scipy", "monai", "keras"]
+REFERENCES = [TORCH, "scipy", "monai", "keras", "scikit-learn"]
 BACKEND_DEPS = {
     "numpy": [],
     "strict": ["array-api-strict"],
