@@ -54,9 +54,6 @@ class KerasLoss(keras.losses.Loss):  # type: ignore[misc]
                      if loss in (s.name, s.class_name) or loss is s.func), None)
         if spec is None:
             raise ValueError(f"KerasLoss: unknown arrayloss loss {loss!r}")
-        if "reduction" in options:
-            raise TypeError("KerasLoss: pass `reduction` as Keras's reduction "
-                            "('sum_over_batch_size', 'sum', None...), not an arrayloss option")
         unknown = sorted(set(options) - set(spec.options))
         if unknown:
             raise TypeError(f"KerasLoss: unknown option(s) {', '.join(unknown)} for "
