@@ -85,6 +85,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: generated pages, ``mkdocs build --strict`` (warnings fail),
+    then headless-Chromium screenshots of key pages (``site/_screenshots/``)."""
+    session.install("-e", ".[docs]", "jax", "matplotlib")
+    session.run("python", "scripts/gen_docs.py", env={"JAX_PLATFORMS": "cpu"})
+    session.run("mkdocs", "build", "--strict", "-d", "site", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "scripts/docs_screenshots.py", "site")
+
+
+@nox.session
 def main(session: nox.Session) -> None:
     """The main job, ``python -m arrayloss``, on every installed backend."""
     _install(session, "jax", "dask[array]", "array-api-strict")
