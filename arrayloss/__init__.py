@@ -6,6 +6,15 @@ autodiff. Names, arguments and results follow ``torch.nn.functional``.
 """
 
 from . import nn, testing
+from .margin import (
+    categorical_hinge_loss,
+    hinge_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    squared_hinge_loss,
+)
 from .regression import (
     gaussian_nll_loss,
     huber_loss,
@@ -24,17 +33,24 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "categorical_hinge_loss",
     "gaussian_nll_loss",
+    "hinge_loss",
     "huber_loss",
     "l1_loss",
     "log_cosh_loss",
     "mape_loss",
     "mse_loss",
     "msle_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nn",
     "poisson_nll_loss",
     "quantile_loss",
     "rmse_loss",
     "smooth_l1_loss",
+    "soft_margin_loss",
+    "squared_hinge_loss",
     "testing",
 ]

@@ -3,6 +3,6 @@
 One line per family module (helpers add theirs here).
 """
 
-from . import regression
+from . import margin, regression
 
-__all__ = ["regression"]
+__all__ = ["margin", "regression"]

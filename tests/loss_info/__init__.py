@@ -34,7 +34,7 @@ __all__ = [
     "uniform",
 ]
 
-_FAMILIES = ("regression",)
+_FAMILIES = ("regression", "margin")
 
 
 def all_losses() -> list[LossInfo]:

@@ -1,0 +1,634 @@
+"""Margin classification losses: soft margins, multi-class and multi-label hinges.
+
+``soft_margin_loss``, ``multilabel_soft_margin_loss``, ``multi_margin_loss`` and
+``multilabel_margin_loss`` have torch's names, arguments, defaults and results (torch's
+``-1``-terminated multi-label targets included). ``hinge_loss``, ``squared_hinge_loss`` and
+``categorical_hinge_loss`` follow Keras 3 (torch has none of them), with arrayloss's
+``reduction=`` conventions. They belong to the ``classification`` family of the registry.
+
+Every loss here is JIT-safe: the hinge's ``max(0, z)`` is a ``where`` (gradient 0 at the
+kink, as torch's own margin kernels), the ``-1`` terminator of ``multilabel_margin_loss`` and
+Keras's {0, 1} -> {-1, 1} label conversion are masks computed on the device, never read on
+the host.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from ._lib import (
+    check_floating,
+    check_index_target,
+    check_labels_in_range,
+    check_option,
+    check_real_scalar,
+    check_reduction,
+    check_same_shape,
+    finish,
+    is_concrete,
+    namespace_of,
+    promote_floating,
+    reduce,
+    register,
+)
+from ._lib._primitives import log_sigmoid, softplus
+from ._lib._validation import shape_str
+
+__all__ = [
+    "categorical_hinge_loss",
+    "hinge_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "soft_margin_loss",
+    "squared_hinge_loss",
+]
+
+_FAMILY = "classification"
+
+
+def _positive_part(z: Any, xp: Any) -> Any:
+    """max(z, 0) as a ``where``: its gradient is 0 at z == 0 (torch's margin kernels use
+    ``z > 0`` too), where ``maximum`` would split it."""
+    return xp.where(z > 0, z, xp.zeros_like(z))
+
+
+def _check_broadcastable(loss: str, arg: str, w: Any, shape: tuple[int, ...]) -> None:
+    ws = tuple(w.shape)
+    ok = len(ws) <= len(shape) and all(a in (1, b) for a, b in zip(ws[::-1], shape[::-1]))
+    check_option(
+        loss,
+        arg,
+        f"an array of shape {shape_str(ws)}",
+        ok,
+        f"broadcastable to the input shape {shape_str(shape)}",
+    )
+
+
+def _check_class_input(loss: str, input: Any, max_ndim: int = 2) -> None:
+    if input.ndim > max_ndim:
+        raise ValueError(
+            f"{loss}: `input` must have shape (C,) or (N, C), got {shape_str(input.shape)}"
+        )
+    if input.ndim and input.shape[-1] == 0:
+        raise ValueError(
+            f"{loss}: `input` must have at least one class, got shape {shape_str(input.shape)}"
+        )
+
+
+def _keras_hinge_labels(target: Any, xp: Any) -> Any:
+    """Keras's ``convert_binary_labels_to_hinge``: if every label is 0 or 1, map them to
+    -1/1; otherwise use them as given. Decided on the device (a ``where`` on a 0-d
+    ``all``), over the whole target array as Keras does."""
+    is_binary = xp.all((target == 0) | (target == 1))
+    return xp.where(is_binary, 2 * target - 1, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch's margin losses
+# ---------------------------------------------------------------------------------------------
+
+
+@register(
+    _FAMILY,
+    class_name="SoftMarginLoss",
+    torch="torch.nn.functional.soft_margin_loss",
+)
+def soft_margin_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Two-class logistic loss on labels :math:`y \in \{-1, 1\}`.
+
+    .. math:: \ell_i = \log\left(1 + e^{-y_i x_i}\right)
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Scores (logits), real floating.
+    target : array, shape (*)
+        Labels, normally -1 or 1 (any real value is used as given), same shape as ``input``.
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns the elementwise losses of shape (*).
+    xp : namespace, optional
+        Array namespace of the arguments, to skip inspecting them.
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (*) for ``reduction="none"``, in the input's dtype.
+
+    Notes
+    -----
+    Computed as ``softplus(-y x)`` = :math:`\max(-yx, 0) + \log(1 + e^{-|yx|})`, finite for
+    any margin; torch evaluates ``log1p(exp(-y x))``, which overflows to ``inf`` for
+    :math:`-yx > 88` in float32 (709 in float64). Elsewhere the results are torch's.
+    Unlike torch, a ``target`` of another shape is an error, not broadcast.
+
+    PyTorch equivalent: ``torch.nn.functional.soft_margin_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x, y = np.array([2.0, -1.0, 0.0]), np.array([1.0, 1.0, -1.0])
+    >>> print(round(float(arrayloss.soft_margin_loss(x, y)), 6))
+    0.711112
+    """
+    name = "soft_margin_loss"
+    xp = namespace_of(name, input=input, target=target, xp=xp)
+    check_reduction(name, reduction)
+    check_same_shape(name, "input", input, "target", target)
+    out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
+    loss = softplus(-(target * input), xp=xp)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="MultiLabelSoftMarginLoss",
+    torch="torch.nn.functional.multilabel_soft_margin_loss",
+)
+def multilabel_soft_margin_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    weight: Any = None,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Multi-label one-versus-all logistic loss, averaged over the classes.
+
+    .. math:: \ell_n = -\frac{1}{C} \sum_{c=1}^{C} w_c \left[ y_{nc} \log\sigma(x_{nc})
+              + (1 - y_{nc}) \log\sigma(-x_{nc}) \right]
+
+    Parameters
+    ----------
+    input : array, shape (C,), (N, C) or (N, ..., C)
+        Scores (logits); the classes are the last axis, as in torch.
+    target : array, same shape as ``input``
+        Labels in {0, 1} (or probabilities), floating, integer or boolean.
+    weight : array, optional
+        Per-class weights of shape (C,), or any shape broadcastable to the input's.
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns one loss per sample, of shape ``input.shape[:-1]`` (a 0-d array
+        for an unbatched (C,) input); ``"mean"`` averages those (it does not divide by the
+        weights).
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape ``input.shape[:-1]`` for ``reduction="none"``.
+
+    Notes
+    -----
+    :math:`\log\sigma` is evaluated as ``-softplus(-x)``, finite for logits of any size.
+    Unlike torch, a ``target`` of another shape is an error, not broadcast.
+
+    PyTorch equivalent: ``torch.nn.functional.multilabel_soft_margin_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x = np.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    >>> y = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    >>> print(arrayloss.multilabel_soft_margin_loss(x, y, reduction="none").round(6))
+    [0.304756 0.289554]
+    """
+    name = "multilabel_soft_margin_loss"
+    xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
+    check_reduction(name, reduction)
+    if input.ndim < 1:
+        raise ValueError(
+            f"{name}: `input` must have a class axis (shape (C,) or (N, C)), got a 0-d array"
+        )
+    check_same_shape(name, "input", input, "target", target)
+    if weight is not None:
+        check_floating(name, "weight", weight, xp)
+        _check_broadcastable(name, "weight", weight, tuple(input.shape))
+    out, _, (input, target, weight) = promote_floating(
+        name, xp, input=input, target=target, weight=weight
+    )
+    loss = -(target * log_sigmoid(input, xp=xp) + (1 - target) * log_sigmoid(-input, xp=xp))
+    if weight is not None:
+        loss = loss * weight
+    num_classes = input.shape[-1]
+    loss = xp.sum(loss, axis=-1) / num_classes
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="MultiMarginLoss",
+    torch="torch.nn.functional.multi_margin_loss",
+    optax="optax.losses.multiclass_hinge_loss (p=1, margin=1, without the 1/C)",
+)
+def multi_margin_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Any = None,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Multi-class hinge loss (Weston & Watkins), torch's ``MultiMarginLoss``.
+
+    .. math:: \ell_n = \frac{1}{C} \sum_{i \ne y_n}
+              w_{y_n} \max\left(0,\ \text{margin} - x_{n y_n} + x_{n i}\right)^p
+
+    Parameters
+    ----------
+    input : array, shape (N, C) or (C,)
+        Class scores.
+    target : array, shape (N,), or () or (1,) for an unbatched input
+        Class indices in [0, C), of any integer dtype.
+    p : {1, 2}
+        Exponent of the hinge.
+    margin : float
+        The margin (any real number, as in torch).
+    weight : array, optional, shape (C,)
+        Per-class weights; the term of sample :math:`n` is scaled by the weight of its
+        *target* class :math:`w_{y_n}` (torch).
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns one loss per sample, of ``target``'s shape. ``"mean"`` divides
+        by the number of samples, with or without ``weight`` (torch).
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or ``target``'s shape for ``reduction="none"``.
+
+    Notes
+    -----
+    The sum is divided by the number of classes :math:`C`, as in torch. The hinge is
+    ``where(z > 0, z, 0)``: its gradient at :math:`z = 0` is 0, as in torch's kernel.
+    Labels out of range raise ``ValueError`` on concrete (eager) arrays; under ``jax.jit``
+    or on lazy Dask arrays they are not checked.
+
+    PyTorch equivalent: ``torch.nn.functional.multi_margin_loss`` (which accepts only int64
+    targets; arrayloss accepts any integer dtype).
+
+    References
+    ----------
+    J. Weston and C. Watkins, "Support vector machines for multi-class pattern
+    recognition", ESANN 1999.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x = np.array([[0.1, 0.2, 0.4, 0.8]])
+    >>> print(round(float(arrayloss.multi_margin_loss(x, np.array([3]))), 6))
+    0.325
+    """
+    name = "multi_margin_loss"
+    xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
+    check_reduction(name, reduction)
+    check_option(name, "p", p, not isinstance(p, bool) and p in (1, 2), "1 or 2")
+    margin = check_real_scalar(name, "margin", margin)
+    check_floating(name, "input", input, xp)
+    _check_class_input(name, input)
+    check_index_target(name, "target", target, xp)
+    batched = input.ndim == 2
+    n = input.shape[0] if batched else 1
+    want = ((n,),) if batched else ((), (1,))
+    if tuple(target.shape) not in want:
+        raise ValueError(
+            f"{name}: `target` must have shape {' or '.join(shape_str(s) for s in want)} for "
+            f"an input of shape {shape_str(input.shape)}, got {shape_str(target.shape)}"
+        )
+    num_classes = input.shape[-1] if input.ndim else 1
+    if weight is not None:
+        check_floating(name, "weight", weight, xp)
+        if tuple(weight.shape) != (num_classes,):
+            raise ValueError(
+                f"{name}: `weight` must have shape ({num_classes},) (one weight "
+                f"per class), got {shape_str(weight.shape)}"
+            )
+    check_labels_in_range(name, "target", target, num_classes, xp)
+    out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
+
+    x = xp.reshape(input, (n, num_classes))
+    t = xp.reshape(target, (n, 1))
+    # A boolean mask of the true class selects its score (and weight): elementwise ops and
+    # a sum, any integer dtype, every backend (a gather would need int64 indices on torch).
+    is_true = t == xp.reshape(xp.arange(num_classes, dtype=t.dtype), (1, num_classes))
+    zero = xp.zeros_like(x)
+    x_true = xp.sum(xp.where(is_true, x, zero), axis=1, keepdims=True)  # (N, 1)
+    h = _positive_part(margin - x_true + x, xp)
+    if p == 2:
+        h = h * h
+    h = xp.where(is_true, zero, h)  # the sum runs over i != y
+    loss = xp.sum(h, axis=1) / num_classes
+    if weight is not None:
+        w = xp.reshape(weight, (1, num_classes))
+        loss = loss * xp.sum(xp.where(is_true, w, xp.zeros_like(w)), axis=1)
+    loss = xp.reshape(loss, tuple(target.shape))
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="MultiLabelMarginLoss",
+    torch="torch.nn.functional.multilabel_margin_loss",
+)
+def multilabel_margin_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Multi-label hinge loss with torch's ``-1``-terminated target lists.
+
+    .. math:: \ell_n = \frac{1}{C} \sum_{j \in J_n} \sum_{i \notin Y_n}
+              \max\left(0,\ 1 - (x_{n, y_{nj}} - x_{n i})\right)
+
+    where :math:`J_n` are the positions of ``target[n]`` before its first ``-1`` and
+    :math:`Y_n = \{y_{nj} : j \in J_n\}` the set of target classes.
+
+    Parameters
+    ----------
+    input : array, shape (N, C) or (C,)
+        Class scores.
+    target : array, same shape as ``input``, integer
+        For each sample, the target class indices first, then ``-1``; everything after the
+        first ``-1`` is ignored (a row without ``-1`` lists ``C`` targets). Values must lie
+        in [-1, C), also after the terminator (torch checks them all).
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns one loss per sample, shape (N,) (0-d for an unbatched input).
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (N,) for ``reduction="none"``.
+
+    Notes
+    -----
+    No value is read on the host: the positions before the first ``-1`` are a mask
+    ``j < min{k : y_k = -1}``, computed on the device, so the loss works under
+    ``jax.jit``/``vmap``, ``torch.compile`` and on lazy Dask arrays. The pairwise terms take
+    :math:`O(N C^2)` memory (torch's kernel takes :math:`O(N C^2)` time). A class listed
+    twice counts twice, as in torch.
+
+    PyTorch equivalent: ``torch.nn.functional.multilabel_margin_loss`` (int64 targets only;
+    arrayloss accepts any integer dtype).
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x = np.array([[0.1, 0.2, 0.4, 0.8]])
+    >>> y = np.array([[3, 0, -1, 1]])
+    >>> print(round(float(arrayloss.multilabel_margin_loss(x, y)), 6))
+    0.85
+    """
+    name = "multilabel_margin_loss"
+    xp = namespace_of(name, input=input, target=target, xp=xp)
+    check_reduction(name, reduction)
+    check_floating(name, "input", input, xp)
+    _check_class_input(name, input)
+    check_index_target(name, "target", target, xp)
+    check_same_shape(name, "input", input, "target", target)
+    n = input.shape[0] if input.ndim == 2 else 1
+    num_classes = input.shape[-1] if input.ndim else 1
+    if is_concrete(target, xp) and not bool(xp.all((target >= -1) & (target < num_classes))):
+        raise ValueError(
+            f"{name}: `target` holds class indices that must lie in "
+            f"[-1, {num_classes - 1}] (-1 ends each list)"
+        )
+    out, _, (input,) = promote_floating(name, xp, input=input)
+
+    x = xp.reshape(input, (n, num_classes))
+    t = xp.reshape(target, (n, num_classes))
+    pos = xp.arange(num_classes, dtype=t.dtype)
+    # The first -1 of each row (num_classes if none): positions j before it are targets.
+    first_end = xp.min(xp.where(t == -1, pos, xp.full_like(t, num_classes)), axis=1, keepdims=True)
+    valid = pos < first_end  # (N, C_j)
+    # one_hot[n, j, i]: target position j names class i (False for positions after -1).
+    one_hot = (t[:, :, None] == pos) & valid[:, :, None]
+    is_target = xp.any(one_hot, axis=1)  # (N, C_i)
+    zero = xp.zeros_like(x)
+    x_target = xp.sum(xp.where(one_hot, x[:, None, :], zero[:, None, :]), axis=2)  # (N, C_j)
+    z = 1 - x_target[:, :, None] + x[:, None, :]  # (N, C_j, C_i)
+    pair = valid[:, :, None] & ~is_target[:, None, :]
+    h = xp.where(pair, _positive_part(z, xp), xp.zeros_like(z))
+    loss = xp.sum(h, axis=(1, 2)) / num_classes
+    if input.ndim < 2:
+        loss = xp.reshape(loss, ())
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras's hinge losses
+# ---------------------------------------------------------------------------------------------
+
+
+def _hinge_prepare(name: str, input: Any, target: Any, reduction: str, xp: Any) -> Any:
+    xp = namespace_of(name, input=input, target=target, xp=xp)
+    check_reduction(name, reduction)
+    check_same_shape(name, "input", input, "target", target)
+    out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
+    margin = 1 - _keras_hinge_labels(target, xp) * input
+    return xp, out, _positive_part(margin, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="HingeLoss",
+    keras="keras.losses.Hinge",
+    optax="optax.losses.hinge_loss (unreduced, labels in {-1, 1})",
+)
+def hinge_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Binary hinge loss (Keras 3 semantics).
+
+    .. math:: \ell_i = \max(0,\ 1 - y_i x_i), \qquad y_i \in \{-1, 1\}
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Scores, real floating.
+    target : array, shape (*)
+        Labels in {-1, 1} or {0, 1}. {0, 1} labels are converted as Keras does.
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns the elementwise losses of shape (*).
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (*) for ``reduction="none"``.
+
+    Notes
+    -----
+    If every label is 0 or 1, the labels are first mapped to -1/1 (``2 y - 1``), as
+    Keras 3's ``convert_binary_labels_to_hinge`` does; the test is over the whole
+    ``target`` array, on the device (no host read). Other labels are used as given.
+
+    Keras equivalent: ``keras.losses.hinge`` / ``keras.losses.Hinge``. Keras's function
+    returns the mean over the last axis; ``reduction="mean"`` equals ``keras.losses.Hinge()``
+    and ``hinge_loss(x, y, reduction="none").mean(axis=-1)`` equals ``keras.losses.hinge``.
+    The gradient at the kink :math:`y x = 1` is 0.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x, y = np.array([0.3, -2.0, 0.8]), np.array([1, 0, 0])  # 0/1 labels -> -1/1
+    >>> print(round(float(arrayloss.hinge_loss(x, y)), 6))
+    0.833333
+    """
+    name = "hinge_loss"
+    xp, out, loss = _hinge_prepare(name, input, target, reduction, xp)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="SquaredHingeLoss",
+    keras="keras.losses.SquaredHinge",
+)
+def squared_hinge_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Squared binary hinge loss (Keras 3 semantics).
+
+    .. math:: \ell_i = \max(0,\ 1 - y_i x_i)^2, \qquad y_i \in \{-1, 1\}
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Scores, real floating.
+    target : array, shape (*)
+        Labels in {-1, 1} or {0, 1}. {0, 1} labels are converted as Keras does.
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns the elementwise losses of shape (*).
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (*) for ``reduction="none"``.
+
+    Notes
+    -----
+    If every label is 0 or 1, the labels are first mapped to -1/1 (``2 y - 1``), as
+    Keras 3's ``convert_binary_labels_to_hinge`` does; the test is over the whole
+    ``target`` array, on the device (no host read). Other labels are used as given.
+
+    Keras equivalent: ``keras.losses.squared_hinge`` / ``keras.losses.SquaredHinge``
+    (``reduction="mean"`` equals the class; the function is the mean over the last axis
+    of ``reduction="none"``).
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x, y = np.array([0.3, -2.0, 0.8]), np.array([1.0, -1.0, -1.0])
+    >>> print(round(float(arrayloss.squared_hinge_loss(x, y)), 6))
+    1.243333
+    """
+    name = "squared_hinge_loss"
+    xp, out, loss = _hinge_prepare(name, input, target, reduction, xp)
+    return finish(reduce(loss * loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="CategoricalHingeLoss",
+    keras="keras.losses.CategoricalHinge",
+)
+def categorical_hinge_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    reduction: str = "mean",
+    axis: int = -1,
+    xp: Any = None,
+) -> Any:
+    r"""Categorical (Crammer-Singer) hinge loss on one-hot targets (Keras 3 semantics).
+
+    .. math:: \ell_n = \max\left(0,\ 1 + \max_c (1 - y_{nc}) x_{nc} - \sum_c y_{nc} x_{nc}
+              \right)
+
+    Parameters
+    ----------
+    input : array, shape (..., C, ...)
+        Class scores, the classes along ``axis``.
+    target : array, same shape as ``input``
+        One-hot labels in {0, 1} (floating, integer or boolean).
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns one loss per sample: the input's shape without ``axis``.
+    axis : int
+        The class axis; the last one by default, as in Keras (the only peer).
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or the input's shape without ``axis`` for ``reduction="none"``.
+
+    Notes
+    -----
+    The labels are used as given, as in Keras 3's ``categorical_hinge`` (Keras documents
+    {-1, 1} or {0, 1} labels but converts neither; only {0, 1} one-hot labels give the
+    Crammer-Singer loss above). Unlike ``hinge_loss``, no {0, 1} -> {-1, 1} conversion
+    takes place. The gradient of the outer max at 0 is 0.
+
+    Keras equivalent: ``keras.losses.categorical_hinge`` (same values for ``axis=-1`` and
+    ``reduction="none"``) / ``keras.losses.CategoricalHinge`` (``reduction="mean"``).
+
+    References
+    ----------
+    K. Crammer and Y. Singer, "On the algorithmic implementation of multiclass kernel-based
+    vector machines", JMLR 2001.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x = np.array([[2.0, 0.5, -1.0], [0.2, 0.4, 0.3]])
+    >>> y = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    >>> print(arrayloss.categorical_hinge_loss(x, y, reduction="none"))
+    [0.  1.2]
+    """
+    name = "categorical_hinge_loss"
+    xp = namespace_of(name, input=input, target=target, xp=xp)
+    check_reduction(name, reduction)
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name}: `axis` must be an int, got {type(axis).__name__}") from None
+    check_option(
+        name,
+        "axis",
+        axis,
+        -input.ndim <= axis < input.ndim,
+        f"a valid axis of the {input.ndim}-d input",
+    )
+    check_same_shape(name, "input", input, "target", target)
+    out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
+    positive = xp.sum(target * input, axis=axis)
+    negative = xp.max((1 - target) * input, axis=axis)
+    loss = _positive_part(negative - positive + 1, xp)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
