@@ -1,0 +1,147 @@
+"""Margin losses beyond the generic registry tests: the Keras 3 functions and classes
+themselves (float32, on Keras's torch backend), torch's 0-d edge cases, and the
+``-1``-terminated targets of ``multilabel_margin_loss`` read on the device under ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arrayloss as al
+from tests._harness import rng_for
+
+# -- Keras 3 peers ---------------------------------------------------------------------------
+
+_KERAS = [
+    # (arrayloss function, keras function, keras class, label kind)
+    ("hinge_loss", "hinge", "Hinge", "signs"),
+    ("hinge_loss", "hinge", "Hinge", "bits"),
+    ("hinge_loss", "hinge", "Hinge", "ternary"),
+    ("squared_hinge_loss", "squared_hinge", "SquaredHinge", "signs"),
+    ("squared_hinge_loss", "squared_hinge", "SquaredHinge", "bits"),
+    ("categorical_hinge_loss", "categorical_hinge", "CategoricalHinge", "one_hot"),
+    ("categorical_hinge_loss", "categorical_hinge", "CategoricalHinge", "signed_one_hot"),
+]
+
+
+def _labels(rng: np.random.Generator, kind: str, shape: tuple[int, ...]) -> np.ndarray:
+    if kind == "signs":
+        return rng.choice([-1.0, 1.0], shape)
+    if kind == "bits":
+        return rng.integers(0, 2, shape).astype(np.float64)
+    if kind == "ternary":
+        return rng.choice([-1.0, 0.0, 1.0], shape)
+    one_hot = np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])]
+    return one_hot if kind == "one_hot" else 2 * one_hot - 1
+
+
+@pytest.mark.parametrize(("name", "kfunc", "kcls", "kind"), _KERAS,
+                         ids=[f"{k[0]}-{k[3]}" for k in _KERAS])
+def test_keras_functions_and_classes(name, kfunc, kcls, kind):
+    """Keras 3 (torch backend, float32): the class equals reduction="mean" (and "sum" for
+    the per-sample losses); the function equals the per-sample values."""
+    keras = pytest.importorskip("keras")
+    rng = rng_for("keras-margin", name, kind)
+    x = rng.standard_normal((6, 5)).astype(np.float32) * 1.5
+    y = _labels(rng, kind, (6, 5)).astype(np.float32)
+    func = getattr(al, name)
+    k = lambda v: keras.ops.convert_to_numpy(v).astype(np.float64)
+
+    per_sample = k(getattr(keras.losses, kfunc)(y, x))
+    none = func(x, y, reduction="none")
+    ours = none if name == "categorical_hinge_loss" else none.mean(axis=-1)
+    np.testing.assert_allclose(ours, per_sample, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(func(x, y), k(getattr(keras.losses, kcls)()(y, x)),
+                               rtol=1e-6, atol=1e-6)
+    if name == "categorical_hinge_loss":
+        np.testing.assert_allclose(func(x, y, reduction="sum"),
+                                   k(keras.losses.CategoricalHinge(reduction="sum")(y, x)),
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_hinge_binary_conversion_is_global():
+    """Keras converts {0, 1} labels only when *every* label is 0 or 1: one -1 among them
+    keeps the zeros as zeros (loss max(0, 1) = 1 for them)."""
+    x = np.array([0.5, 0.5, 0.5])
+    # all binary: labels -> [1, -1, 1]
+    np.testing.assert_allclose(al.hinge_loss(x, np.array([1.0, 0.0, 1.0]), reduction="none"),
+                               [0.5, 1.5, 0.5])
+    # not binary: used as given, the 0 label gives max(0, 1 - 0) = 1
+    np.testing.assert_allclose(al.hinge_loss(x, np.array([1.0, 0.0, -1.0]), reduction="none"),
+                               [0.5, 1.0, 1.5])
+
+
+# -- torch's edge cases ----------------------------------------------------------------------
+
+
+def test_zero_dim_inputs_like_torch():
+    """torch accepts 0-d inputs for multi_margin/multilabel_margin (one class: loss 0);
+    multilabel_soft_margin_loss needs a class axis."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    x = np.array(0.3)
+    for ours, theirs, t in [
+        (al.multi_margin_loss, F.multi_margin_loss, np.array(0)),
+        (al.multilabel_margin_loss, F.multilabel_margin_loss, np.array(0)),
+        (al.multilabel_margin_loss, F.multilabel_margin_loss, np.array(-1)),
+    ]:
+        got = ours(x, t, reduction="none")
+        want = theirs(torch.tensor(0.3, dtype=torch.float64), torch.tensor(int(t)),
+                      reduction="none")
+        assert got.shape == tuple(want.shape) == ()
+        np.testing.assert_allclose(got, want.numpy())
+    with pytest.raises(ValueError, match=r"^multilabel_soft_margin_loss: `input` must have a"):
+        al.multilabel_soft_margin_loss(x, np.array(1.0))
+
+
+def test_torch_class_names():
+    """The four torch losses' wrappers carry torch.nn's class names."""
+    torch = pytest.importorskip("torch")
+    for name in ("SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
+                 "MultiLabelMarginLoss"):
+        assert hasattr(torch.nn, name)
+        assert hasattr(al.nn, name)
+    for name in ("HingeLoss", "SquaredHingeLoss", "CategoricalHingeLoss"):
+        assert hasattr(al.nn, name)
+
+
+# -- no host reads under jax.jit -------------------------------------------------------------
+
+
+def test_multilabel_margin_terminator_under_jit():
+    """One jitted function, several terminator positions: each call equals torch (the -1
+    mask is computed on the device, not baked in at trace time)."""
+    jax = pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    import jax.numpy as jnp
+    import torch.nn.functional as F
+
+    rng = rng_for("multilabel-jit")
+    x = rng.standard_normal((3, 5))
+    f = jax.jit(lambda a, b: al.multilabel_margin_loss(a, b, reduction="none"))
+    for t in ([[0, -1, 2, 3, 4], [1, 2, -1, 0, 0], [4, 3, 2, 1, 0]],
+              [[-1, 0, 0, 0, 0], [1, 2, 3, 4, -1], [0, 0, -1, 1, 1]]):
+        t = np.array(t)
+        got = np.asarray(f(jnp.asarray(x, dtype=jnp.float32), jnp.asarray(t, dtype=jnp.int32)))
+        want = F.multilabel_margin_loss(torch.from_numpy(x), torch.from_numpy(t),
+                                        reduction="none").numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_label_checks_skipped_not_crashed_under_jit():
+    """Out-of-range labels raise eagerly; under jax.jit the check is skipped (no host read)
+    and the loss still returns a finite value."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    x = jnp.zeros((2, 3), dtype=jnp.float32)
+    bad = jnp.asarray([0, 7], dtype=jnp.int32)
+    with pytest.raises(ValueError, match=r"^multi_margin_loss: `target`"):
+        al.multi_margin_loss(x, bad)
+    assert np.isfinite(float(jax.jit(al.multi_margin_loss)(x, bad)))
+    bad2 = jnp.asarray([[0, 9, -1], [1, -1, 0]], dtype=jnp.int32)
+    with pytest.raises(ValueError, match=r"^multilabel_margin_loss: `target`"):
+        al.multilabel_margin_loss(x, bad2)
+    assert np.isfinite(float(jax.jit(al.multilabel_margin_loss)(x, bad2)))
