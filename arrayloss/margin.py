@@ -415,15 +415,15 @@ def multilabel_margin_loss(
     # The first -1 of each row (num_classes if none): positions j before it are targets.
     first_end = xp.min(xp.where(t == -1, pos, xp.full_like(t, num_classes)), axis=1, keepdims=True)
     valid = pos < first_end  # (N, C_j)
-    # one_hot[n, j, i]: target position j names class i (False for positions after -1).
-    one_hot = (t[:, :, None] == pos) & valid[:, :, None]
-    is_target = xp.any(one_hot, axis=1)  # (N, C_i)
-    zero = xp.zeros_like(x)
-    x_target = xp.sum(xp.where(one_hot, x[:, None, :], zero[:, None, :]), axis=2)  # (N, C_j)
-    z = 1 - x_target[:, :, None] + x[:, None, :]  # (N, C_j, C_i)
-    pair = valid[:, :, None] & ~is_target[:, None, :]
-    h = xp.where(pair, _positive_part(z, xp), xp.zeros_like(z))
-    loss = xp.sum(h, axis=(1, 2)) / num_classes
+    # count[n, c]: how often class c is listed before the first -1 (a class listed twice
+    # counts twice, as in torch's loop over the list).
+    listed = xp.where(valid, t, xp.full_like(t, -1))[:, :, None] == pos  # (N, C_j, C_c)
+    count = xp.sum(xp.astype(listed, x.dtype), axis=1)  # (N, C_c)
+    non_target = xp.astype(count == 0, x.dtype)  # (N, C_i)
+    # Every (listed class c, non-target class i) pair: count[c] * max(0, 1 - x_c + x_i).
+    z = 1 - x[:, :, None] + x[:, None, :]  # (N, C_c, C_i)
+    pair_weight = count[:, :, None] * non_target[:, None, :]
+    loss = xp.sum(_positive_part(z, xp) * pair_weight, axis=(1, 2)) / num_classes
     if input.ndim < 2:
         loss = xp.reshape(loss, ())
     return finish(reduce(loss, reduction, xp=xp), out, xp)
