@@ -400,6 +400,8 @@ def multilabel_margin_loss(
     _check_class_input(name, input)
     check_index_target(name, "target", target, xp)
     check_same_shape(name, "input", input, "target", target)
+    if xp.isdtype(target.dtype, "unsigned integer"):
+        target = xp.astype(target, xp.int32)  # signed, so that -1 compares as -1 (torch)
     n = input.shape[0] if input.ndim == 2 else 1
     num_classes = input.shape[-1] if input.ndim else 1
     if is_concrete(target, xp) and not bool(xp.all((target >= -1) & (target < num_classes))):
@@ -417,7 +419,7 @@ def multilabel_margin_loss(
     valid = pos < first_end  # (N, C_j)
     # count[n, c]: how often class c is listed before the first -1 (a class listed twice
     # counts twice, as in torch's loop over the list).
-    listed = xp.where(valid, t, xp.full_like(t, -1))[:, :, None] == pos  # (N, C_j, C_c)
+    listed = (t[:, :, None] == pos) & valid[:, :, None]  # (N, C_j, C_c)
     count = xp.sum(xp.astype(listed, x.dtype), axis=1)  # (N, C_c)
     non_target = xp.astype(count == 0, x.dtype)  # (N, C_i)
     # Every (listed class c, non-target class i) pair: count[c] * max(0, 1 - x_c + x_i).

@@ -133,6 +133,7 @@ def _multi_margin_samples(rng):
         SampleInput((x(5), np.array(3)), desc="unbatched, 0-d target"),
         SampleInput((x(5), np.array([1])), {"weight": w}, desc="unbatched, (1,) target"),
         SampleInput((x(6, 5), t(6).astype(np.int32)), desc="int32 targets"),
+        SampleInput((x(6, 5), t(6).astype(np.uint8)), desc="uint8 targets"),
         SampleInput((x(3, 1), np.zeros(3, dtype=np.int64)), desc="one class"),
     ]
 
@@ -148,6 +149,10 @@ def _multilabel_margin_samples(rng):
         SampleInput((randn(rng, 6), np.array([5, 1, -1, 0, 0, 3])), desc="unbatched (C,)"),
         SampleInput((randn(rng, 4, 7), _labels_terminated(rng, 4, 7).astype(np.int32)),
                     desc="int32 targets"),
+        SampleInput((randn(rng, 4, 7), _labels_terminated(rng, 4, 7).astype(np.int8)),
+                    desc="int8 targets"),
+        SampleInput((randn(rng, 4, 7), np.abs(_labels_terminated(rng, 4, 7)).astype(np.uint8)),
+                    desc="uint8 targets (no terminator possible)"),
     ]
 
 
