@@ -94,7 +94,7 @@ def _strict_asarray(a: np.ndarray, dtype: str | None) -> Any:
 def _torch_asarray(a: np.ndarray, dtype: str | None, device: str = "cpu") -> Any:
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(a))
+    t = torch.from_numpy(np.array(a, order="C", copy=True))  # ascontiguousarray makes 0-d 1-d
     if dtype:
         t = t.to(getattr(torch, dtype))
     return t.to(device)
