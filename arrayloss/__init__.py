@@ -28,6 +28,15 @@ from .regression import (
     rmse_loss,
     smooth_l1_loss,
 )
+from .segmentation import (
+    dice_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    jaccard_loss,
+    lovasz_hinge_loss,
+    lovasz_softmax_loss,
+    tversky_loss,
+)
 
 __version__ = "0.1.0"
 
@@ -52,5 +61,12 @@ __all__ = [
     "smooth_l1_loss",
     "soft_margin_loss",
     "squared_hinge_loss",
+    "dice_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "jaccard_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
+    "tversky_loss",
     "testing",
 ]

@@ -3,6 +3,6 @@
 One line per family module (helpers add theirs here).
 """
 
-from . import margin, regression
+from . import margin, regression, segmentation
 
-__all__ = ["margin", "regression"]
+__all__ = ["margin", "regression", "segmentation"]

@@ -34,7 +34,7 @@ __all__ = [
     "uniform",
 ]
 
-_FAMILIES = ("regression", "margin")
+_FAMILIES = ("regression", "margin", "segmentation")
 
 
 def all_losses() -> list[LossInfo]:
