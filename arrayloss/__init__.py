@@ -29,6 +29,7 @@ from .regression import (
     smooth_l1_loss,
 )
 from .segmentation import (
+    dice_focal_loss,
     dice_loss,
     focal_tversky_loss,
     generalized_dice_loss,
@@ -61,6 +62,7 @@ __all__ = [
     "smooth_l1_loss",
     "soft_margin_loss",
     "squared_hinge_loss",
+    "dice_focal_loss",
     "dice_loss",
     "focal_tversky_loss",
     "generalized_dice_loss",

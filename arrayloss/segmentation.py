@@ -42,10 +42,18 @@ from ._lib import (
     register,
 )
 from ._lib._compat import device
-from ._lib._primitives import one_hot, sigmoid, softmax, stop_gradient, take_along_axis
+from ._lib._primitives import (
+    log_sigmoid,
+    one_hot,
+    sigmoid,
+    softmax,
+    stop_gradient,
+    take_along_axis,
+)
 from ._lib._validation import shape_str
 
 __all__ = [
+    "dice_focal_loss",
     "dice_loss",
     "focal_tversky_loss",
     "generalized_dice_loss",
@@ -584,10 +592,6 @@ def tversky_loss(
 
     Parameters
     ----------
-    alpha : float
-        Weight of the false positives (non-negative).
-    beta : float
-        Weight of the false negatives (non-negative); ``beta > alpha`` favours recall.
     input : array, shape (N, C, *spatial)
         Scores (``from_logits=True``) or probabilities, real floating. ``C == 1`` in
         ``mode="binary"``. Any number of spatial dimensions, none included.
@@ -625,6 +629,10 @@ def tversky_loss(
         The class axis of ``input`` (and of a dense ``target``).
     xp : namespace, optional
         Array namespace of the arguments, to skip inspecting them.
+    alpha : float
+        Weight of the false positives (non-negative).
+    beta : float
+        Weight of the false negatives (non-negative); ``beta > alpha`` favours recall.
 
     Returns
     -------
@@ -712,10 +720,6 @@ def focal_tversky_loss(
 
     Parameters
     ----------
-    alpha, beta : float
-        Weights of the false positives and negatives (defaults 0.3 / 0.7 from the paper).
-    gamma : float
-        Positive exponent; ``gamma=1`` is :func:`tversky_loss`.
     input : array, shape (N, C, *spatial)
         Scores (``from_logits=True``) or probabilities, real floating. ``C == 1`` in
         ``mode="binary"``. Any number of spatial dimensions, none included.
@@ -753,6 +757,10 @@ def focal_tversky_loss(
         The class axis of ``input`` (and of a dense ``target``).
     xp : namespace, optional
         Array namespace of the arguments, to skip inspecting them.
+    alpha, beta : float
+        Weights of the false positives and negatives (defaults 0.3 / 0.7 from the paper).
+    gamma : float
+        Positive exponent; ``gamma=1`` is :func:`tversky_loss`.
 
     Returns
     -------
@@ -846,8 +854,6 @@ def generalized_dice_loss(
 
     Parameters
     ----------
-    weight_type : {"square", "simple", "uniform"}
-        The class weight as a function of the target volume.
     input : array, shape (N, C, *spatial)
         Scores (``from_logits=True``) or probabilities, real floating. ``C == 1`` in
         ``mode="binary"``. Any number of spatial dimensions, none included.
@@ -885,6 +891,8 @@ def generalized_dice_loss(
         The class axis of ``input`` (and of a dense ``target``).
     xp : namespace, optional
         Array namespace of the arguments, to skip inspecting them.
+    weight_type : {"square", "simple", "uniform"}
+        The class weight as a function of the target volume.
 
     Returns
     -------
@@ -1262,3 +1270,208 @@ def _class_selection(name: str, classes: Any, num_classes: int) -> list[float] |
         f"a non-empty sequence of class indices in [0, {num_classes - 1}]",
     )
     return [1.0 if c in chosen else 0.0 for c in range(num_classes)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Combinations (MONAI's DiceCELoss and DiceFocalLoss), built from the parts above
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_lambdas(name: str, **lambdas: Any) -> None:
+    for arg, value in lambdas.items():
+        v = check_real_scalar(name, arg, value)
+        check_option(name, arg, value, v >= 0, "non-negative")
+
+
+def _dice_part(
+    name: str,
+    input: Any,
+    target: Any,
+    weight: Any,
+    *,
+    jaccard: bool,
+    reduction: str,
+    mode: str,
+    include_background: bool,
+    squared: bool,
+    smooth_nr: float,
+    smooth_dr: float,
+    batch: bool,
+    axis: int,
+    xp: Any,
+) -> Any:
+    """The Dice (or Jaccard) part of a combination, with errors named after it."""
+    nr, dr = _check_smooth(name, smooth_nr, smooth_dr)
+    _check_flags(name, jaccard=jaccard)
+    xp, out, tp, sp, sg, weight = _overlap(
+        name,
+        input,
+        target,
+        weight,
+        reduction=reduction,
+        mode=mode,
+        from_logits=True,
+        include_background=include_background,
+        squared=squared,
+        batch=batch,
+        soft_label=False,
+        ignore_index=None,
+        axis=axis,
+        xp=xp,
+    )
+    union = 2 * (sp + sg - tp) if jaccard else sp + sg
+    loss = 1 - _safe_ratio(2 * tp + nr, union + dr, xp)
+    if weight is not None:
+        loss = loss * weight
+    return loss, out
+
+
+def _check_combo_reduction(name: str, reduction: Any) -> None:
+    check_reduction(name, reduction)
+    if reduction == "none":
+        raise ValueError(
+            f"{name}: `reduction` must be 'mean' or 'sum' for a combined loss: its parts have "
+            "different unreduced shapes (per class and per pixel), got 'none'"
+        )
+
+
+def _reduce_pairs(loss: Any, reduction: str, xp: Any) -> Any:
+    return xp.mean(loss) if reduction == "mean" else xp.sum(loss)
+
+
+@register(_FAMILY, class_name="DiceFocalLoss", monai="monai.losses.DiceFocalLoss")
+def dice_focal_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    reduction: str = "mean",
+    mode: str = "multiclass",
+    include_background: bool = True,
+    squared: bool = False,
+    jaccard: bool = False,
+    smooth_nr: float = 1e-5,
+    smooth_dr: float = 1e-5,
+    batch: bool = False,
+    gamma: float = 2.0,
+    alpha: float | None = None,
+    weight: Any = None,
+    lambda_dice: float = 1.0,
+    lambda_focal: float = 1.0,
+    axis: int = 1,
+    xp: Any = None,
+) -> Any:
+    r"""Dice loss plus sigmoid focal loss, MONAI's ``DiceFocalLoss``.
+
+    .. math:: \ell = \lambda_d\, \mathrm{Dice}(x, y)
+              + \lambda_f\, \operatorname{red}_{n,c} \Big( w_c \frac{1}{S} \sum_i
+              \alpha_{t}\,(1 - p_{t})^{\gamma}\, \mathrm{BCE}(x_{n,c,i}, g_{n,c,i}) \Big)
+
+    with the Dice part of :func:`dice_loss` (softmax for ``mode="multiclass"``, sigmoid
+    otherwise, always from logits) and the focal part a *sigmoid* focal loss of each channel
+    against the one-hot target, averaged over the S spatial positions of each (sample,
+    class), weighted by ``weight`` and reduced like the Dice part.
+
+    Parameters
+    ----------
+    input : array, shape (N, C, *spatial)
+        Logits.
+    target : array
+        As in :func:`dice_loss` (class indices, one-hot, multilabel or binary masks).
+    reduction : {"mean", "sum"}
+        Applied to both parts over (sample, class).
+    mode, include_background, squared, smooth_nr, smooth_dr, batch, axis
+        As in :func:`dice_loss` (for the Dice part; ``include_background`` for both).
+    jaccard : bool
+        Use the Jaccard loss instead of the Dice loss.
+    gamma : float
+        Focusing exponent of the focal part (non-negative).
+    alpha : float in [0, 1], optional
+        Balance :math:`\alpha_t = \alpha g + (1 - \alpha)(1 - g)`; None: no balance.
+    weight : array, shape (C,), optional
+        Per-class weight of both parts, all C classes (background dropped with
+        ``include_background=False``).
+    lambda_dice, lambda_focal : float
+        Non-negative weights of the two parts.
+    xp : namespace, optional
+        Array namespace of the arguments, to skip inspecting them.
+
+    Returns
+    -------
+    array
+        0-d, in the input's dtype.
+
+    Notes
+    -----
+    The focal term is evaluated as
+    :math:`(x - x g - \log\sigma(x))\, e^{\gamma \log\sigma(-x(2g - 1))}`: only
+    ``log_sigmoid`` of the logits, finite for logits of any size. MONAI equivalent:
+    ``monai.losses.DiceFocalLoss(include_background=, to_onehot_y=True`` for an index
+    target, ``softmax=True`` (multiclass) or ``sigmoid=True``, ``squared_pred=squared,
+    jaccard=, smooth_nr=, smooth_dr=, batch=, gamma=, alpha=, weight=`` (``weight[1:]``
+    without background), ``lambda_dice=, lambda_focal=, reduction=)``. MONAI casts the
+    focal part to float32; here it runs in the input's precision.
+
+    References
+    ----------
+    Milletari et al., 3DV 2016 (Dice); Lin, Goyal, Girshick, He & Dollár, "Focal loss for
+    dense object detection", ICCV 2017.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> logits = np.array([[[2.0, -1.0, 0.5], [-1.0, 2.0, 0.5]]])
+    >>> labels = np.array([[0, 1, 1]])
+    >>> print(np.round(arrayloss.dice_focal_loss(logits, labels), 6))
+    0.286267
+    """
+    name = "dice_focal_loss"
+    _check_combo_reduction(name, reduction)
+    _check_lambdas(name, lambda_dice=lambda_dice, lambda_focal=lambda_focal)
+    g_ = check_real_scalar(name, "gamma", gamma)
+    check_option(name, "gamma", gamma, g_ >= 0, "non-negative")
+    if alpha is not None:
+        a = check_real_scalar(name, "alpha", alpha)
+        check_option(name, "alpha", alpha, 0 <= a <= 1, "in [0, 1] or None")
+    dice, out = _dice_part(
+        name,
+        input,
+        target,
+        weight,
+        jaccard=jaccard,
+        reduction=reduction,
+        mode=mode,
+        include_background=include_background,
+        squared=squared,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        batch=batch,
+        axis=axis,
+        xp=xp,
+    )
+    xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
+    _, x, g, w, _ = _probabilities_and_targets(
+        name,
+        input,
+        target,
+        weight,
+        mode=mode,
+        from_logits=False,
+        include_background=include_background,
+        ignore_index=None,
+        axis=axis,
+        xp=xp,
+    )
+    # BCE with logits, times the modulating factor (1 - p_t)^gamma in log space:
+    # log(1 - p_t) = log_sigmoid(-x (2g - 1)), finite for any logit.
+    bce = x - x * g - log_sigmoid(x, xp=xp)
+    focal = xp.exp(g_ * log_sigmoid(-x * (2 * g - 1), xp=xp)) * bce
+    if alpha is not None:
+        focal = focal * (a * g + (1 - a) * (1 - g))
+    focal = xp.mean(focal, axis=-1)  # per (sample, class)
+    if w is not None:
+        focal = focal * w
+    total = lambda_dice * _reduce_pairs(dice, reduction, xp) + lambda_focal * _reduce_pairs(
+        focal, reduction, xp
+    )
+    return finish(total, out, xp)

@@ -485,3 +485,61 @@ def test_lovasz_all_ignored_is_zero(classes):
     np.testing.assert_array_equal(
         al.lovasz_hinge_loss(x[:, 0], np.full((2, 4), 9), ignore_index=9), 0.0
     )
+
+
+# -- DiceCELoss / DiceFocalLoss, MONAI's classes with their own options ----------------------
+
+_COMBO_CASES = [
+    {},
+    {"include_background": False, "weight": True},
+    {"squared_pred": True, "jaccard": True, "batch": True, "reduction": "sum"},
+    {"lambda_dice": 0.5, "weight": True, "smooth_nr": 0.0},
+]
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("opts", _COMBO_CASES)
+@pytest.mark.parametrize("combo", ["focal"])
+def test_dice_combinations_match_monai(backend, combo, opts):
+    """MONAI's DiceCELoss(softmax, to_onehot_y, label_smoothing) and DiceFocalLoss(softmax,
+    to_onehot_y, gamma, alpha) against dice_ce_loss/dice_focal_loss. DiceFocalLoss computes
+    its focal part in float32, hence the looser tolerance there."""
+    rng = np.random.default_rng(len(str(opts)) + len(combo))
+    x, y = _data(rng)
+    opts = dict(opts)
+    w = rng.uniform(0.2, 2.0, 3) if opts.pop("weight", False) else None
+    bg = opts.get("include_background", True)
+    ours = {
+        "include_background": bg,
+        "squared": opts.get("squared_pred", False),
+        "jaccard": opts.get("jaccard", False),
+        "batch": opts.get("batch", False),
+        "reduction": opts.get("reduction", "mean"),
+        "smooth_nr": opts.get("smooth_nr", 1e-5),
+        "lambda_dice": opts.get("lambda_dice", 1.0),
+        "weight": None if w is None else torch.from_numpy(w),
+    }
+    yt = _to_torch(y)
+    y_monai = yt[:, None]
+    if opts.get("squared_pred"):  # MONAI's float32 one-hot (see the Dice sweep)
+        y_monai = torch.nn.functional.one_hot(yt, 3).movedim(-1, 1).double()
+    onehot = {"to_onehot_y": not opts.get("squared_pred")}
+    if combo == "ce":
+        loss = monai_losses.DiceCELoss(
+            softmax=True, label_smoothing=0.1, weight=ours["weight"], **onehot, **opts
+        )
+        fn = lambda t: al.dice_ce_loss(t, yt, label_smoothing=0.1, **ours)
+        if opts.get("squared_pred"):  # CE with probability targets: no weights here
+            assert w is None
+        _compare(fn, lambda t: loss(t, y_monai), x, f"DiceCELoss({opts})")
+        return
+    mw = None if w is None else torch.from_numpy(w if bg else w[1:])
+    loss = monai_losses.DiceFocalLoss(
+        softmax=True, gamma=1.5, alpha=0.25, weight=mw, **onehot, **opts
+    )
+    xt = _to_torch(x)
+    a = al.dice_focal_loss(xt, yt, gamma=1.5, alpha=0.25, **ours)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        b = loss(xt, y_monai)
+    torch.testing.assert_close(a, b.double(), rtol=2e-6, atol=1e-7)

@@ -206,6 +206,101 @@ def _ref_gdl(
     return _reduce(f, reduction)
 
 
+def _ref_dice_ce(
+    x,
+    y,
+    *,
+    reduction,
+    mode="multiclass",
+    include_background=True,
+    squared=False,
+    jaccard=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    lambda_dice=1.0,
+    lambda_ce=1.0,
+    label_smoothing=0.0,
+    axis=1,
+):
+    """monai.losses.DiceCELoss (multiclass: softmax Dice + CrossEntropyLoss; binary: sigmoid
+    Dice + BCEWithLogitsLoss(pos_weight=weight))."""
+    from monai.losses import DiceCELoss
+
+    x, y, front, c = _front(
+        x, y, mode=mode, from_logits=True, ignore_index=None, axis=axis, manual=False
+    )
+    if mode == "binary" and y.ndim == x.ndim - 1:
+        y = y.unsqueeze(1)
+    return DiceCELoss(
+        include_background=include_background or c == 1,
+        squared_pred=squared,
+        jaccard=jaccard,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        batch=batch,
+        weight=weight,
+        lambda_dice=lambda_dice,
+        lambda_ce=lambda_ce,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+        **front,
+    )(x, y)
+
+
+def _ref_dice_focal(
+    x,
+    y,
+    *,
+    reduction,
+    mode="multiclass",
+    include_background=True,
+    squared=False,
+    jaccard=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    gamma=2.0,
+    alpha=None,
+    weight=None,
+    lambda_dice=1.0,
+    lambda_focal=1.0,
+    axis=1,
+):
+    """MONAI's DiceLoss plus MONAI's sigmoid_focal_loss kernel (``monai.losses.focal_loss``;
+    DiceFocalLoss itself casts the focal part to float32), reduced as FocalLoss does."""
+    from monai.losses import DiceLoss
+    from monai.losses.focal_loss import sigmoid_focal_loss
+
+    x, y, front, c = _front(
+        x, y, mode=mode, from_logits=True, ignore_index=None, axis=axis, manual=False
+    )
+    keep_bg = include_background or c == 1
+    w = None if weight is None else (weight if keep_bg else weight[1:])
+    dice = DiceLoss(
+        include_background=keep_bg,
+        squared_pred=squared,
+        jaccard=jaccard,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        batch=batch,
+        weight=w,
+        reduction=reduction,
+        **front,
+    )(x, y)
+    if front.get("to_onehot_y"):
+        y = torch.nn.functional.one_hot(y[:, 0].long(), c).movedim(-1, 1)
+    y = y.double()
+    if not keep_bg:
+        x, y = x[:, 1:], y[:, 1:]
+    f = sigmoid_focal_loss(x, y, gamma, alpha).flatten(2).mean(-1)
+    if w is not None:
+        f = f * w
+    focal = f.mean() if reduction == "mean" else f.sum()
+    return lambda_dice * dice + lambda_focal * focal
+
+
 # -- Lovász reference (Berman et al. 2018, re-derived in float64 torch) ------------------------
 
 
@@ -480,6 +575,56 @@ def _softmax_samples(rng):
     ]
 
 
+def _combo_samples(extra_options):
+    def samples(rng):
+        x, y = _multiclass(rng)
+        xb, yb = _binary(rng)
+        xm, ym = _multilabel(rng)
+        w = uniform(rng, 3, low=0.2, high=2.0)
+        out = [
+            SampleInput((x, y), {}, "multiclass, index target"),
+            SampleInput((*_multiclass(rng, spatial=(3, 3, 4)),), {}, "3-d"),
+            SampleInput((x, np.eye(3)[y].transpose(0, 3, 1, 2)), {}, "one-hot target"),
+            SampleInput((x, y), {"include_background": False, "weight": w}, "weight, no bg"),
+            SampleInput((x, y), {"weight": w, "batch": True, "jaccard": True}, "batch jaccard"),
+            SampleInput(
+                (x, np.eye(3)[y].transpose(0, 3, 1, 2)),
+                {"squared": True, "lambda_dice": 0.3},
+                "squared (float64 one-hot: MONAI one-hots in float32)",
+            ),
+            SampleInput((xb, yb), {"mode": "binary"}, "binary"),
+            SampleInput((np.moveaxis(x, 1, -1), y), {"axis": -1}, "channels last"),
+        ]
+        out += [SampleInput((x, y), kw, desc) for kw, desc in extra_options]
+        if extra_options and "gamma" in extra_options[0][0]:
+            out.append(SampleInput((xm, ym), {"mode": "multilabel"}, "multilabel"))
+        return out
+
+    return samples
+
+
+def _combo_errors(rng):
+    x, y = _multiclass(rng)
+    return [
+        ErrorInput(SampleInput((x, y[:, :3])), ValueError, r"`target` must have shape"),
+        ErrorInput(
+            SampleInput((x, y + 1)),
+            ValueError,
+            r"`target` holds class indices that must lie",
+            data_dependent=True,
+        ),
+        ErrorInput(
+            SampleInput((x, y), {"weight": np.ones(4)}), ValueError, r"`weight` must have shape"
+        ),
+        ErrorInput(
+            SampleInput((x, y), {"lambda_dice": -1.0}),
+            ValueError,
+            r"`lambda_dice` must be non-negative",
+        ),
+        ErrorInput(SampleInput((x, y), {"reduction": "none"}), ValueError, r"'mean' or 'sum'"),
+    ]
+
+
 # -- extreme samples -------------------------------------------------------------------------
 
 
@@ -747,5 +892,19 @@ LOSSES = [
         "Berman et al. 2018 reference algorithm, float64 torch",
         errors=_softmax_errors,
         extreme_samples=_softmax_extremes,
+    ),
+    LossInfo(
+        "dice_focal_loss",
+        al.dice_focal_loss,
+        _combo_samples(
+            [
+                ({"gamma": 0.0}, "gamma 0"),
+                ({"gamma": 1.5, "alpha": 0.25, "lambda_focal": 2.0}, "alpha"),
+            ]
+        ),
+        _quiet(_ref_dice_focal),
+        "monai.losses.DiceLoss + monai.losses.focal_loss.sigmoid_focal_loss (float64)",
+        reductions=("mean", "sum"),
+        errors=_combo_errors,
     ),
 ]
