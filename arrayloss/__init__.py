@@ -6,6 +6,20 @@ autodiff. Names, arguments and results follow ``torch.nn.functional``.
 """
 
 from . import nn, testing
+from .classification import (
+    cross_entropy,
+    nll_loss,
+)
+from ._linear_cross_entropy import linear_cross_entropy
+from .embedding import (
+    contrastive_loss,
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    info_nce_loss,
+    margin_ranking_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from .margin import (
     categorical_hinge_loss,
     hinge_loss,
@@ -29,6 +43,7 @@ from .regression import (
     smooth_l1_loss,
 )
 from .segmentation import (
+    dice_ce_loss,
     dice_focal_loss,
     dice_loss,
     focal_tversky_loss,
@@ -43,7 +58,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "cross_entropy",
+    "nll_loss",
+    "linear_cross_entropy",
     "categorical_hinge_loss",
+    "contrastive_loss",
+    "cosine_embedding_loss",
+    "hinge_embedding_loss",
+    "info_nce_loss",
+    "margin_ranking_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
     "gaussian_nll_loss",
     "hinge_loss",
     "huber_loss",
@@ -62,6 +87,7 @@ __all__ = [
     "smooth_l1_loss",
     "soft_margin_loss",
     "squared_hinge_loss",
+    "dice_ce_loss",
     "dice_focal_loss",
     "dice_loss",
     "focal_tversky_loss",

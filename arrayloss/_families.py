@@ -3,6 +3,13 @@
 One line per family module (helpers add theirs here).
 """
 
-from . import margin, regression, segmentation
+from . import _linear_cross_entropy, classification, embedding, margin, regression, segmentation
 
-__all__ = ["margin", "regression", "segmentation"]
+__all__ = [
+    "_linear_cross_entropy",
+    "classification",
+    "embedding",
+    "margin",
+    "regression",
+    "segmentation",
+]

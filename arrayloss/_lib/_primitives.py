@@ -188,6 +188,15 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "smooth_l1_loss": lambda x, y, /, *, reduction, beta: F.smooth_l1_loss(
             x, y, reduction=reduction, beta=beta
         ),
+        # Index targets of any integer dtype go in as int64 (torch's kernels take only that).
+        "cross_entropy": lambda x, t, /, *, weight, ignore_index, reduction, label_smoothing: (
+            F.cross_entropy(x, t if t.is_floating_point() else t.long(), weight=weight,
+                            ignore_index=ignore_index, reduction=reduction,
+                            label_smoothing=label_smoothing)
+        ),
+        "nll_loss": lambda x, t, /, *, weight, ignore_index, reduction: F.nll_loss(
+            x, t.long(), weight=weight, ignore_index=ignore_index, reduction=reduction
+        ),
     }
 
 

@@ -34,7 +34,7 @@ __all__ = [
     "uniform",
 ]
 
-_FAMILIES = ("regression", "margin", "segmentation")
+_FAMILIES = ("regression", "classification", "margin", "segmentation", "linear_ce", "embedding")
 
 
 def all_losses() -> list[LossInfo]:
