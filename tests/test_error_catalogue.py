@@ -48,24 +48,49 @@ BAD_REDUCTIONS: tuple[Any, ...] = ("avg", "MEAN", "", 1, None)
 # all, reason). Each is an xfail(strict=True), so the fix flips it to a failure to remove.
 _NAN_WHERE = "a NaN input gives a finite loss: `where(z > 0, z, 0)` maps NaN to 0 (torch: NaN)"
 KNOWN_BUGS: dict[tuple[str, str], tuple[tuple[str, ...] | None, str]] = {
-    **{("nan", name): (None, _NAN_WHERE) for name in (
-        "hinge_loss", "squared_hinge_loss", "categorical_hinge_loss", "hinge_embedding_loss",
-        "margin_ranking_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-        "contrastive_loss", "cosine_embedding_loss")},
-    ("nan", "rmse_loss"): (None, "rmse_loss: `where(sq > 0, sqrt(sq), 0)` maps a NaN squared "
-                                 "error to 0 (torch: NaN)"),
-    **{("nan", name): (None, "a NaN logit gives finite Dice-type losses (torch/MONAI: NaN)")
-       for name in ("dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",
-                    "generalized_dice_loss", "dice_focal_loss")},
+    **{
+        ("nan", name): (None, _NAN_WHERE)
+        for name in (
+            "hinge_loss",
+            "squared_hinge_loss",
+            "categorical_hinge_loss",
+            "hinge_embedding_loss",
+            "margin_ranking_loss",
+            "triplet_margin_loss",
+            "triplet_margin_with_distance_loss",
+            "contrastive_loss",
+            "cosine_embedding_loss",
+        )
+    },
+    ("nan", "rmse_loss"): (
+        None,
+        "rmse_loss: `where(sq > 0, sqrt(sq), 0)` maps a NaN squared error to 0 (torch: NaN)",
+    ),
+    **{
+        ("nan", name): (None, "a NaN logit gives finite Dice-type losses (torch/MONAI: NaN)")
+        for name in (
+            "dice_loss",
+            "jaccard_loss",
+            "tversky_loss",
+            "focal_tversky_loss",
+            "generalized_dice_loss",
+            "dice_focal_loss",
+        )
+    },
     ("nan", "linear_cross_entropy"): (
-        ("array_api_strict",), "linear_cross_entropy: a NaN input raises IndexError on "
-        "array-api-strict (a data-dependent slice bound)"),
+        ("array_api_strict",),
+        "linear_cross_entropy: a NaN input raises IndexError on "
+        "array-api-strict (a data-dependent slice bound)",
+    ),
     ("non-floating", "linear_cross_entropy"): (
-        None, "linear_cross_entropy: an integer or bool `linear_weight` is accepted "
-        "(no floating-dtype check)"),
+        None,
+        "linear_cross_entropy: an integer or bool `linear_weight` is accepted "
+        "(no floating-dtype check)",
+    ),
     ("labels", "lovasz_hinge_loss"): (
         ("numpy", "array_api_strict", "torch", "jax"),
-        "lovasz_hinge_loss: binary `target` values outside {0, 1} are not rejected"),
+        "lovasz_hinge_loss: binary `target` values outside {0, 1} are not rejected",
+    ),
 }
 
 
@@ -86,20 +111,27 @@ def _case_log():
 
 
 def arg_names(info: LossInfo) -> list[str]:
-    return [p.name for p in inspect.signature(info.func).parameters.values()
-            if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+    return [
+        p.name
+        for p in inspect.signature(info.func).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY
+    ]
 
 
 def options(info: LossInfo) -> dict[str, Any]:
-    return {p.name: p.default for p in inspect.signature(info.func).parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {
+        p.name: p.default
+        for p in inspect.signature(info.func).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
 
 
 def base_sample(info: LossInfo) -> SampleInput:
     """The first sample with batched (rank >= 1) arrays, reduction 'mean' where it has one."""
     samples = info.expanded_samples(rng_for(info.name, "catalogue"))
-    ranked = [s for s in samples
-              if all(not isinstance(a, np.ndarray) or a.ndim >= 1 for a in s.args)]
+    ranked = [
+        s for s in samples if all(not isinstance(a, np.ndarray) or a.ndim >= 1 for a in s.args)
+    ]
     mean = [s for s in ranked if s.kwargs.get("reduction", "mean") == "mean"]
     return (mean or ranked or samples)[0]
 
@@ -109,12 +141,16 @@ def is_array(a: Any) -> bool:
 
 
 def index_positions(info: LossInfo, sample: SampleInput) -> list[int]:
-    return [i for i, a in enumerate(sample.args)
-            if is_array(a) and a.dtype.kind in "iu" and i not in info.float_args]
+    return [
+        i
+        for i, a in enumerate(sample.args)
+        if is_array(a) and a.dtype.kind in "iu" and i not in info.float_args
+    ]
 
 
-def expect(info: LossInfo, exc_types: tuple[type[Exception], ...], names: list[str],
-           fn, what: str) -> None:
+def expect(
+    info: LossInfo, exc_types: tuple[type[Exception], ...], names: list[str], fn, what: str
+) -> None:
     """``fn()`` raises one of ``exc_types``; the message starts with the loss name and names
     one of ``names`` in backticks."""
     with pytest.raises(exc_types) as exc:
@@ -146,8 +182,13 @@ def test_mismatched_shapes(info, backend):
     a = sample.args[i]
     bad = list(sample.args)
     bad[i] = np.concatenate([a, a[:1]], axis=0)
-    expect(info, (ValueError,), names, run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
-           f"shape: {info.name} arg {names[i]} {a.shape} -> {bad[i].shape}")
+    expect(
+        info,
+        (ValueError,),
+        names,
+        run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
+        f"shape: {info.name} arg {names[i]} {a.shape} -> {bad[i].shape}",
+    )
 
 
 def _eager_libs() -> list[str]:
@@ -180,15 +221,23 @@ def test_mixed_frameworks(info, backend):
             for i in arrays[1:]:
                 bad = list(args)
                 bad[i] = bb.asarray(sample.args[i], "float64")
-                expect(info, (TypeError,), [names[0], names[i]],
-                       lambda bad=bad: info.func(*bad, **kwargs),
-                       f"mixed frameworks: {info.name} {names[i]} {a}/{b}")
+                expect(
+                    info,
+                    (TypeError,),
+                    [names[0], names[i]],
+                    lambda bad=bad: info.func(*bad, **kwargs),
+                    f"mixed frameworks: {info.name} {names[i]} {a}/{b}",
+                )
                 checked += 1
             for k in kw_arrays:
                 badk = {**kwargs, k: bb.asarray(sample.kwargs[k], "float64")}
-                expect(info, (TypeError,), [names[0], k],
-                       lambda badk=badk: info.func(*args, **badk),
-                       f"mixed frameworks: {info.name} {k} {a}/{b}")
+                expect(
+                    info,
+                    (TypeError,),
+                    [names[0], k],
+                    lambda badk=badk: info.func(*args, **badk),
+                    f"mixed frameworks: {info.name} {k} {a}/{b}",
+                )
                 checked += 1
     assert checked
 
@@ -212,20 +261,28 @@ def test_mixed_devices(info, backend):
     else:
         import torch
 
-        put = lambda v, other=False: torch.from_numpy(np.array(v)).to(
-            "cpu" if other else "cuda")
+        put = lambda v, other=False: torch.from_numpy(np.array(v)).to("cpu" if other else "cuda")
     args = [put(a) if is_array(a) else a for a in sample.args]
     kwargs = {k: put(v) if is_array(v) else v for k, v in sample.kwargs.items()}
     for i in arrays[1:]:
         bad = list(args)
         bad[i] = put(sample.args[i], other=True)
-        expect(info, (ValueError,), [names[0], names[i]],
-               lambda bad=bad: info.func(*bad, **kwargs),
-               f"mixed devices: {info.name} {names[i]}")
+        expect(
+            info,
+            (ValueError,),
+            [names[0], names[i]],
+            lambda bad=bad: info.func(*bad, **kwargs),
+            f"mixed devices: {info.name} {names[i]}",
+        )
     for k in kw_arrays:
         badk = {**kwargs, k: put(sample.kwargs[k], other=True)}
-        expect(info, (ValueError,), [names[0], k], lambda badk=badk: info.func(*args, **badk),
-               f"mixed devices: {info.name} {k}")
+        expect(
+            info,
+            (ValueError,),
+            [names[0], k],
+            lambda badk=badk: info.func(*args, **badk),
+            f"mixed devices: {info.name} {k}",
+        )
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
@@ -240,11 +297,14 @@ def test_non_floating_where_floats_needed(info, backend, request):
             continue
         for dt in ("int32", "int64", "bool"):
             bad = list(sample.args)
-            bad[i] = (sample.args[i] > 0) if dt == "bool" else np.round(
-                sample.args[i]).astype(dt)
-            expect(info, (TypeError,), [names[i]],
-                   run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
-                   f"non-floating: {info.name} {names[i]} {dt}")
+            bad[i] = (sample.args[i] > 0) if dt == "bool" else np.round(sample.args[i]).astype(dt)
+            expect(
+                info,
+                (TypeError,),
+                [names[i]],
+                run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
+                f"non-floating: {info.name} {names[i]} {dt}",
+            )
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
@@ -262,9 +322,13 @@ def test_float_labels_where_indices_needed(info, backend):
         bad[i] = sample.args[i].astype(np.float64)
         if bad[i].shape == sample.args[0].shape:
             continue  # a floating target of the input's shape is a valid soft label
-        expect(info, (TypeError, ValueError), [names[i]],
-               run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
-               f"float labels: {info.name} {names[i]}")
+        expect(
+            info,
+            (TypeError, ValueError),
+            [names[i]],
+            run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
+            f"float labels: {info.name} {names[i]}",
+        )
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
@@ -285,9 +349,13 @@ def test_labels_out_of_range(info, backend, request):
             bad = list(sample.args)
             bad[i] = sample.args[i].copy()
             bad[i].flat[0] = v
-            expect(info, (ValueError,), [names[i]],
-                   run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
-                   f"labels out of range: {info.name} {names[i]}={v}")
+            expect(
+                info,
+                (ValueError,),
+                [names[i]],
+                run(info, backend, SampleInput(tuple(bad), sample.kwargs)),
+                f"labels out of range: {info.name} {names[i]}={v}",
+            )
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
@@ -297,9 +365,13 @@ def test_unknown_reduction(info, backend):
         pytest.skip(f"{info.name} takes no reduction")
     sample = base_sample(info)
     for r in BAD_REDUCTIONS:
-        expect(info, (ValueError, TypeError), ["reduction"],
-               run(info, backend, SampleInput(sample.args, {**sample.kwargs, "reduction": r})),
-               f"unknown reduction: {info.name} {r!r}")
+        expect(
+            info,
+            (ValueError, TypeError),
+            ["reduction"],
+            run(info, backend, SampleInput(sample.args, {**sample.kwargs, "reduction": r})),
+            f"unknown reduction: {info.name} {r!r}",
+        )
 
 
 def invalid_option_cases(info: LossInfo) -> list[tuple[str, Any]]:
@@ -319,9 +391,13 @@ def test_invalid_option_values(info, backend):
         pytest.skip(f"{info.name} has no option with a known invalid value")
     sample = base_sample(info)
     for k, v in cases:
-        expect(info, (ValueError, TypeError), [k],
-               run(info, backend, SampleInput(sample.args, {**sample.kwargs, k: v})),
-               f"invalid option: {info.name} {k}={v!r}")
+        expect(
+            info,
+            (ValueError, TypeError),
+            [k],
+            run(info, backend, SampleInput(sample.args, {**sample.kwargs, k: v})),
+            f"invalid option: {info.name} {k}={v!r}",
+        )
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
@@ -339,8 +415,11 @@ def test_nan_input_propagates(info, backend, request):
     nan_sample = SampleInput((bad, *sample.args[1:]), sample.kwargs)
     reds = ["none", "mean", "sum"] if "reduction" in options(info) else [None]
     for r in reds:
-        s = nan_sample if r is None else SampleInput(nan_sample.args,
-                                                     {**nan_sample.kwargs, "reduction": r})
+        s = (
+            nan_sample
+            if r is None
+            else SampleInput(nan_sample.args, {**nan_sample.kwargs, "reduction": r})
+        )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -352,6 +431,8 @@ def test_nan_input_propagates(info, backend, request):
             got = backend.to_numpy(run(info, backend, s)())
         assert got.shape == ref.shape, f"{info.name} NaN input, reduction={r}: shape"
         np.testing.assert_array_equal(
-            np.isnan(got), np.isnan(ref),
-            err_msg=f"{info.name} NaN input, reduction={r}: NaN pattern differs from torch's")
+            np.isnan(got),
+            np.isnan(ref),
+            err_msg=f"{info.name} NaN input, reduction={r}: NaN pattern differs from torch's",
+        )
         CASES["nan propagates"] += 1
