@@ -499,7 +499,7 @@ _COMBO_CASES = [
 
 @pytest.mark.backends("torch")
 @pytest.mark.parametrize("opts", _COMBO_CASES)
-@pytest.mark.parametrize("combo", ["focal"])
+@pytest.mark.parametrize("combo", ["ce", "focal"])
 def test_dice_combinations_match_monai(backend, combo, opts):
     """MONAI's DiceCELoss(softmax, to_onehot_y, label_smoothing) and DiceFocalLoss(softmax,
     to_onehot_y, gamma, alpha) against dice_ce_loss/dice_focal_loss. DiceFocalLoss computes

@@ -894,6 +894,15 @@ LOSSES = [
         extreme_samples=_softmax_extremes,
     ),
     LossInfo(
+        "dice_ce_loss",
+        al.dice_ce_loss,
+        _combo_samples([({"label_smoothing": 0.1, "lambda_ce": 2.0}, "label smoothing")]),
+        _quiet(_ref_dice_ce),
+        "monai.losses.DiceCELoss",
+        reductions=("mean", "sum"),
+        errors=_combo_errors,
+    ),
+    LossInfo(
         "dice_focal_loss",
         al.dice_focal_loss,
         _combo_samples(
