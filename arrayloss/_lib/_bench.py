@@ -437,7 +437,7 @@ def peer_from_registry(spec: LossSpec, library: str) -> Callable[..., Any] | Non
             fn = _resolve(path)
             return lambda *args, **kw: fn(*args, **kw)
         if library == "optax":
-            if note != "(unreduced)":
+            if note not in ("", "(unreduced)"):  # optax losses are all unreduced
                 return None
             fn = _resolve(path)
             import jax.numpy as jnp
