@@ -115,6 +115,13 @@ def check_labels_in_range(
     """
     if not is_concrete(target, xp):
         return
+    if math.prod(target.shape) == 0:
+        return
+    # Fast path, the common case: two reductions and two scalar reads (about half the cost
+    # of the elementwise mask below at small sizes, which dominates a loss's overhead there).
+    lo, hi = int(xp.min(target)), int(xp.max(target))
+    if lo >= 0 and hi < num_classes:
+        return
     valid = (target >= 0) & (target < num_classes)
     if ignore_index is not None:
         valid = valid | (target == ignore_index)
