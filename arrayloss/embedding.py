@@ -1,0 +1,680 @@
+"""Embedding, ranking and contrastive losses.
+
+``margin_ranking_loss``, ``hinge_embedding_loss``, ``cosine_embedding_loss``,
+``triplet_margin_loss`` and ``triplet_margin_with_distance_loss`` have torch's names,
+arguments, defaults and results. ``contrastive_loss`` is the pairwise loss of Hadsell, Chopra
+& LeCun (2006) and ``info_nce_loss`` the NT-Xent / InfoNCE loss of SimCLR (Chen et al.,
+2020), which agrees with ``optax.losses.ntxent`` on paired views.
+
+Distances come from ``arrayloss._lib._distance``: torch's ``eps`` added to the difference and
+a double-``where`` norm, so identical embeddings have finite gradients. Hinges are
+``where(z >= 0, z, 0)``: torch's ``clamp_min`` passes the gradient at the kink, and so do we.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ._lib import (
+    check_floating,
+    check_option,
+    check_real_scalar,
+    check_reduction,
+    check_same_shape,
+    finish,
+    is_concrete,
+    namespace_of,
+    promote_floating,
+    reduce,
+    register,
+)
+from ._lib._compat import device
+from ._lib._distance import normalize, pairwise_distance
+from ._lib._primitives import logsumexp
+from ._lib._validation import shape_str
+
+__all__ = [
+    "contrastive_loss",
+    "cosine_embedding_loss",
+    "hinge_embedding_loss",
+    "info_nce_loss",
+    "margin_ranking_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
+
+_FAMILY = "embedding"
+
+
+def _clamp_min0(z: Any, xp: Any) -> Any:
+    """max(z, 0) with torch's ``clamp_min`` gradient: 1 at z == 0 (``where``, not
+    ``maximum``, whose gradient splits at the tie)."""
+    return xp.where(z >= 0, z, xp.zeros_like(z))
+
+
+def _check_signs(loss: str, target: Any, xp: Any) -> None:
+    """``target`` must hold -1 or 1 (checked on concrete arrays only)."""
+    if not is_concrete(target, xp):
+        return
+    ok = (target == 1) | (target == -1)
+    if not bool(xp.all(ok)):
+        bad = xp.where(ok, xp.ones_like(target), target)
+        lo, hi = xp.min(bad), xp.max(bad)
+        example = lo if bool(lo != 1) else hi
+        raise ValueError(f"{loss}: `target` must hold only -1 and 1, found {example}")
+
+
+def _check_binary(loss: str, target: Any, xp: Any) -> None:
+    """``target`` must hold 0 or 1 (checked on concrete arrays only)."""
+    if not is_concrete(target, xp) or target.dtype == xp.bool:
+        return
+    ok = (target == 0) | (target == 1)
+    if not bool(xp.all(ok)):
+        bad = xp.where(ok, xp.zeros_like(target), target)
+        lo, hi = xp.min(bad), xp.max(bad)
+        example = lo if bool(lo != 0) else hi
+        raise ValueError(f"{loss}: `target` must hold only 0 and 1, found {example}")
+
+
+def _check_target_is_real(loss: str, target: Any, xp: Any) -> None:
+    if not (
+        xp.isdtype(target.dtype, "real floating")
+        or xp.isdtype(target.dtype, "integral")
+        or target.dtype == xp.bool
+    ):
+        raise TypeError(f"{loss}: `target` must have a real dtype, got {target.dtype}")
+
+
+def _check_margin(loss: str, margin: Any) -> float:
+    return check_real_scalar(loss, "margin", margin)
+
+
+def _check_embeddings(loss: str, names: tuple[str, ...], arrays: tuple[Any, ...]) -> None:
+    """Embeddings of shape (N, D) or (D,), all of one shape."""
+    first = arrays[0]
+    if first.ndim not in (1, 2):
+        raise ValueError(
+            f"{loss}: `{names[0]}` must have shape (N, D) or (D,), got {shape_str(first.shape)}"
+        )
+    for n, a in zip(names[1:], arrays[1:]):
+        check_same_shape(loss, names[0], first, n, a)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@register(_FAMILY, class_name="MarginRankingLoss", torch="torch.nn.functional.margin_ranking_loss")
+def margin_ranking_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    /,
+    *,
+    margin: float = 0.0,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Ranking hinge: ``input1`` should rank above ``input2`` where the target is 1.
+
+    .. math:: \ell_i = \max\left(0,\ -y_i (x^{(1)}_i - x^{(2)}_i) + \text{margin}\right)
+
+    Parameters
+    ----------
+    input1, input2 : array, shape (*)
+        Scores, real floating.
+    target : array, shape (*)
+        Labels in {-1, 1} (1: ``input1`` should be larger), floating or integer.
+    margin : float
+        The margin.
+    reduction : {"mean", "sum", "none"}
+    xp : namespace, optional
+        Array namespace of the arguments, to skip inspecting them.
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (*) for ``reduction="none"``, in the inputs' dtype.
+
+    Notes
+    -----
+    Unlike torch, shapes must match exactly (no broadcasting) and targets outside
+    {-1, 1} raise a ``ValueError`` (checked on eager arrays only; torch uses them as given).
+
+    PyTorch equivalent: ``torch.nn.functional.margin_ranking_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> a, b, y = np.array([1.0, 0.2, -0.5]), np.array([0.5, 0.4, 0.0]), np.array([1, 1, -1])
+    >>> print(arrayloss.margin_ranking_loss(a, b, y, margin=0.1, reduction="none").round(6))
+    [0.  0.3 0. ]
+    """
+    name = "margin_ranking_loss"
+    xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
+    check_reduction(name, reduction)
+    margin = _check_margin(name, margin)
+    check_floating(name, "input1", input1, xp)
+    check_floating(name, "input2", input2, xp)
+    _check_target_is_real(name, target, xp)
+    check_same_shape(name, "input1", input1, "input2", input2)
+    check_same_shape(name, "input1", input1, "target", target)
+    _check_signs(name, target, xp)
+    out, _, (input1, input2, target) = promote_floating(
+        name, xp, input1=input1, input2=input2, target=target
+    )
+    loss = _clamp_min0(-target * (input1 - input2) + margin, xp)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY, class_name="HingeEmbeddingLoss", torch="torch.nn.functional.hinge_embedding_loss"
+)
+def hinge_embedding_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    margin: float = 1.0,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Hinge on distances: small for similar pairs (1), above ``margin`` for dissimilar (-1).
+
+    .. math:: \ell_i = \begin{cases} x_i & y_i = 1 \\
+              \max(0, \text{margin} - x_i) & y_i = -1 \end{cases}
+
+    Parameters
+    ----------
+    input : array, shape (*)
+        Usually a distance (e.g. L1 pairwise distance) between two embeddings.
+    target : array, shape (*)
+        Labels in {-1, 1}, floating or integer.
+    margin : float
+    reduction : {"mean", "sum", "none"}
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (*) for ``reduction="none"``.
+
+    Notes
+    -----
+    Unlike torch, shapes must match (no broadcasting) and targets outside {-1, 1} raise a
+    ``ValueError`` on eager arrays (torch adds both terms for any other value).
+
+    PyTorch equivalent: ``torch.nn.functional.hinge_embedding_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> d, y = np.array([0.3, 0.4, 2.0]), np.array([1, -1, -1])
+    >>> print(arrayloss.hinge_embedding_loss(d, y, reduction="none").round(6))
+    [0.3 0.6 0. ]
+    """
+    name = "hinge_embedding_loss"
+    xp = namespace_of(name, input=input, target=target, xp=xp)
+    check_reduction(name, reduction)
+    margin = _check_margin(name, margin)
+    _check_target_is_real(name, target, xp)
+    check_same_shape(name, "input", input, "target", target)
+    out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
+    _check_signs(name, target, xp)
+    zero = xp.zeros_like(input)
+    # torch's formula, term by term (so a traced non-{-1, 1} label behaves as in torch).
+    loss = xp.where(target != 1, _clamp_min0(margin - input, xp), zero) + xp.where(
+        target != -1, input, zero
+    )
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY, class_name="CosineEmbeddingLoss", torch="torch.nn.functional.cosine_embedding_loss"
+)
+def cosine_embedding_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    /,
+    *,
+    margin: float = 0.0,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Pull pairs labelled 1 to cosine 1; push pairs labelled -1 below cosine ``margin``.
+
+    .. math:: \ell_i = \begin{cases} 1 - \cos(x^{(1)}_i, x^{(2)}_i) & y_i = 1 \\
+              \max(0, \cos(x^{(1)}_i, x^{(2)}_i) - \text{margin}) & y_i = -1 \end{cases},
+              \quad \cos(a, b) = \frac{a \cdot b}
+              {\sqrt{(\lVert a\rVert^2 + \epsilon)(\lVert b\rVert^2 + \epsilon)}}
+
+    Parameters
+    ----------
+    input1, input2 : array, shape (N, D) or (D,)
+        Embeddings, real floating.
+    target : array, shape (N,) or ()
+        Labels in {-1, 1}.
+    margin : float
+        Should lie in [-1, 1]; 0 to 0.5 is usual.
+    reduction : {"mean", "sum", "none"}
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (N,) (() unbatched) for ``reduction="none"``.
+
+    Notes
+    -----
+    :math:`\epsilon = 10^{-12}` is added to each squared norm, as torch does: a zero embedding
+    has cosine 0 and a finite gradient. Targets outside {-1, 1} raise a ``ValueError`` on
+    eager arrays (torch gives them a loss of 0).
+
+    PyTorch equivalent: ``torch.nn.functional.cosine_embedding_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> a = np.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> b = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> print(arrayloss.cosine_embedding_loss(a, b, np.array([1, -1]), reduction="none"))
+    [1. 1.]
+    """
+    name = "cosine_embedding_loss"
+    xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
+    check_reduction(name, reduction)
+    margin = _check_margin(name, margin)
+    check_floating(name, "input1", input1, xp)
+    check_floating(name, "input2", input2, xp)
+    _check_target_is_real(name, target, xp)
+    _check_embeddings(name, ("input1", "input2"), (input1, input2))
+    want = tuple(input1.shape[:-1])
+    if tuple(target.shape) != want:
+        raise ValueError(
+            f"{name}: `target` must have shape {shape_str(want)} for inputs of shape "
+            f"{shape_str(input1.shape)}, got {shape_str(target.shape)}"
+        )
+    _check_signs(name, target, xp)
+    out, _, (input1, input2, target) = promote_floating(
+        name, xp, input1=input1, input2=input2, target=target
+    )
+    eps = 1e-12  # torch's EPSILON in cosine_embedding_loss, on the squared norms
+    dot = xp.sum(input1 * input2, axis=-1)
+    m1 = xp.sum(input1 * input1, axis=-1) + eps
+    m2 = xp.sum(input2 * input2, axis=-1) + eps
+    cos = dot / xp.sqrt(m1 * m2)
+    zero = xp.zeros_like(cos)
+    loss = xp.where(target == 1, 1 - cos, zero) + xp.where(
+        target == -1, _clamp_min0(cos - margin, xp), zero
+    )
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+def _triplet(
+    name: str,
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    dist: Callable[[Any, Any], Any],
+    margin: float,
+    swap: bool,
+    xp: Any,
+) -> Any:
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        # Balntas et al. 2016: the harder of the two negatives distances.
+        d_neg = xp.minimum(d_neg, dist(positive, negative))
+    return _clamp_min0(margin + d_pos - d_neg, xp)
+
+
+@register(_FAMILY, class_name="TripletMarginLoss", torch="torch.nn.functional.triplet_margin_loss")
+def triplet_margin_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    /,
+    *,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Triplet loss: the anchor should be nearer its positive than its negative by ``margin``.
+
+    .. math:: \ell_i = \max\left(0,\ \text{margin} + d(a_i, p_i) - d(a_i, n_i)\right),
+              \quad d(x, y) = \lVert x - y + \epsilon \rVert_p
+
+    Parameters
+    ----------
+    anchor, positive, negative : array, shape (N, D) or (D,)
+        Embeddings, all of one shape.
+    margin : float
+    p : float
+        Order of the norm, > 0 (``math.inf`` allowed).
+    eps : float
+        Added to the differences (torch's ``pairwise_distance``).
+    swap : bool
+        Use :math:`\min(d(a, n), d(p, n))` as the negative distance (Balntas et al., 2016).
+    reduction : {"mean", "sum", "none"}
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (N,) (() unbatched) for ``reduction="none"``.
+
+    Notes
+    -----
+    The norm is evaluated with a double ``where``: the gradient is finite when the anchor
+    equals the positive (the distance is then :math:`\epsilon D^{1/p}`, as in torch) and 0
+    at an exact zero difference. Unlike torch, the three shapes must be equal (no
+    broadcasting).
+
+    PyTorch equivalent: ``torch.nn.functional.triplet_margin_loss``.
+
+    References
+    ----------
+    Schroff, Kalenichenko & Philbin, "FaceNet", CVPR 2015. Balntas et al., "Learning local
+    feature descriptors with triplets and shallow convolutional neural networks", BMVC 2016.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])
+    >>> print(round(float(arrayloss.triplet_margin_loss(a, p, n, eps=0.0)), 6))
+    0.585786
+    """
+    name = "triplet_margin_loss"
+    xp = namespace_of(name, anchor=anchor, positive=positive, negative=negative, xp=xp)
+    check_reduction(name, reduction)
+    margin = _check_margin(name, margin)
+    p = check_real_scalar(name, "p", p)
+    check_option(name, "p", p, p > 0, "positive")
+    eps = check_real_scalar(name, "eps", eps)
+    check_option(name, "eps", eps, eps >= 0, "non-negative")
+    check_option(name, "swap", swap, isinstance(swap, bool), "a bool")
+    check_floating(name, "positive", positive, xp)
+    check_floating(name, "negative", negative, xp)
+    _check_embeddings(name, ("anchor", "positive", "negative"), (anchor, positive, negative))
+    out, _, (anchor, positive, negative) = promote_floating(
+        name, xp, anchor=anchor, positive=positive, negative=negative
+    )
+
+    def dist(x1: Any, x2: Any) -> Any:
+        return pairwise_distance(x1, x2, p=p, eps=eps, xp=xp)
+
+    loss = _triplet(name, anchor, positive, negative, dist, margin, swap, xp)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="TripletMarginWithDistanceLoss",
+    torch="torch.nn.functional.triplet_margin_with_distance_loss",
+)
+def triplet_margin_with_distance_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    /,
+    *,
+    distance_function: Callable[[Any, Any], Any] | None = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Triplet loss with any distance function.
+
+    .. math:: \ell_i = \max\left(0,\ \text{margin} + d(a_i, p_i) - d(a_i, n_i)\right)
+
+    Parameters
+    ----------
+    anchor, positive, negative : array, shape (N, ...)
+        Embeddings of one shape (any shape the distance function accepts).
+    distance_function : callable, optional
+        ``d(x1, x2)`` returning one non-negative distance per sample (shape (N,)), written
+        with the arrays' own library (e.g. ``lambda a, b: 1 - xp.sum(a * b, axis=-1)``).
+        Default: the Euclidean ``pairwise_distance`` (``p=2``, ``eps=1e-6``), as torch.
+    margin : float
+        Must be positive (torch).
+    swap : bool
+        Use :math:`\min(d(a, n), d(p, n))` as the negative distance.
+    reduction : {"mean", "sum", "none"}
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or the distances' shape for ``reduction="none"``.
+
+    Notes
+    -----
+    The default distance has a finite gradient when anchor and positive coincide (see
+    ``triplet_margin_loss``). The shapes of the three embeddings must be equal.
+
+    PyTorch equivalent: ``torch.nn.functional.triplet_margin_with_distance_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])
+    >>> l1 = lambda x, y: np.sum(np.abs(x - y), axis=-1)
+    >>> print(arrayloss.triplet_margin_with_distance_loss(a, p, n, distance_function=l1))
+    0.0
+    """
+    name = "triplet_margin_with_distance_loss"
+    xp = namespace_of(name, anchor=anchor, positive=positive, negative=negative, xp=xp)
+    check_reduction(name, reduction)
+    margin = _check_margin(name, margin)
+    check_option(name, "margin", margin, margin > 0, "greater than 0")
+    check_option(name, "swap", swap, isinstance(swap, bool), "a bool")
+    if distance_function is not None and not callable(distance_function):
+        raise TypeError(
+            f"{name}: `distance_function` must be a callable d(x1, x2) or None, got "
+            f"{type(distance_function).__name__}"
+        )
+    check_floating(name, "positive", positive, xp)
+    check_floating(name, "negative", negative, xp)
+    if anchor.ndim < 1:
+        raise ValueError(f"{name}: `anchor` must have at least one axis, got a 0-d array")
+    for n, a in (("positive", positive), ("negative", negative)):
+        check_same_shape(name, "anchor", anchor, n, a)
+    out, _, (anchor, positive, negative) = promote_floating(
+        name, xp, anchor=anchor, positive=positive, negative=negative
+    )
+    if distance_function is None:
+
+        def dist(x1: Any, x2: Any) -> Any:
+            return pairwise_distance(x1, x2, xp=xp)
+
+    else:
+        dist = distance_function
+    loss = _triplet(name, anchor, positive, negative, dist, margin, swap, xp)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(_FAMILY, class_name="ContrastiveLoss")
+def contrastive_loss(
+    input1: Any,
+    input2: Any,
+    target: Any,
+    /,
+    *,
+    margin: float = 1.0,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""Pairwise contrastive loss (Hadsell, Chopra & LeCun, 2006).
+
+    .. math:: \ell_i = \tfrac12\, y_i\, D_i^2 + \tfrac12\, (1 - y_i) \max(0, m - D_i)^2,
+              \quad D_i = \lVert x^{(1)}_i - x^{(2)}_i + \epsilon \rVert_2
+
+    Parameters
+    ----------
+    input1, input2 : array, shape (N, D) or (D,)
+        Embeddings of the two members of each pair.
+    target : array, shape (N,) or ()
+        1 (or ``True``) for a *similar* pair, 0 for a dissimilar one; floating, integer or
+        boolean.
+    margin : float
+        :math:`m`, the distance beyond which dissimilar pairs cost nothing.
+    eps : float
+        Added to the difference as in torch's ``pairwise_distance``.
+    reduction : {"mean", "sum", "none"}
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (N,) (() unbatched) for ``reduction="none"``.
+
+    Notes
+    -----
+    **Label convention**: ``target = 1`` means *similar* (the convention of TensorFlow
+    Addons' ``contrastive_loss`` and of most modern code). Hadsell et al. write the label the
+    other way round (:math:`Y = 0` similar): their :math:`Y` is ``1 - target``. The ½ factors
+    are the paper's. Targets outside {0, 1} raise a ``ValueError`` on eager arrays.
+
+    :math:`\epsilon` keeps :math:`D > 0` for identical embeddings, so the gradient is finite.
+    PyTorch has no equivalent.
+
+    References
+    ----------
+    R. Hadsell, S. Chopra, Y. LeCun, "Dimensionality Reduction by Learning an Invariant
+    Mapping", CVPR 2006.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> a = np.array([[0.0, 0.0], [0.0, 0.0]])
+    >>> b = np.array([[3.0, 4.0], [0.3, 0.4]])
+    >>> y = np.array([1, 0])
+    >>> print(arrayloss.contrastive_loss(a, b, y, eps=0.0, reduction="none").round(6))
+    [12.5    0.125]
+    """
+    name = "contrastive_loss"
+    xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
+    check_reduction(name, reduction)
+    margin = _check_margin(name, margin)
+    eps = check_real_scalar(name, "eps", eps)
+    check_option(name, "eps", eps, eps >= 0, "non-negative")
+    check_floating(name, "input1", input1, xp)
+    check_floating(name, "input2", input2, xp)
+    _check_target_is_real(name, target, xp)
+    _check_embeddings(name, ("input1", "input2"), (input1, input2))
+    want = tuple(input1.shape[:-1])
+    if tuple(target.shape) != want:
+        raise ValueError(
+            f"{name}: `target` must have shape {shape_str(want)} for inputs of shape "
+            f"{shape_str(input1.shape)}, got {shape_str(target.shape)}"
+        )
+    _check_binary(name, target, xp)
+    out, _, (input1, input2, target) = promote_floating(
+        name, xp, input1=input1, input2=input2, target=target
+    )
+    d = pairwise_distance(input1, input2, eps=eps, xp=xp)
+    hinge = _clamp_min0(margin - d, xp)
+    loss = 0.5 * (target * d**2 + (1 - target) * hinge**2)
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
+
+
+@register(
+    _FAMILY,
+    class_name="InfoNCELoss",
+    optax="optax.losses.ntxent (on concat([input, target]), labels concat([arange(N)] * 2))",
+)
+def info_nce_loss(
+    input: Any,
+    target: Any,
+    /,
+    *,
+    temperature: float = 0.07,
+    eps: float = 1e-8,
+    reduction: str = "mean",
+    xp: Any = None,
+) -> Any:
+    r"""NT-Xent / InfoNCE over a batch of paired embeddings, in both directions (SimCLR).
+
+    With :math:`z = \text{concat}(x, y)` (2N rows), :math:`s_{jk} = \cos(z_j, z_k) / \tau`
+    and :math:`\pi(j)` the other view of row :math:`j`:
+
+    .. math:: \ell_j = -\log \frac{e^{s_{j\pi(j)}}}{\sum_{k \ne j} e^{s_{jk}}}, \qquad
+              L_i = \tfrac12 (\ell_i + \ell_{i+N})
+
+    Parameters
+    ----------
+    input : array, shape (N, D)
+        Embeddings of the first view; row ``i`` is paired with row ``i`` of ``target``.
+    target : array, shape (N, D)
+        Embeddings of the second view.
+    temperature : float
+        :math:`\tau > 0`. Default 0.07 (optax's; SimCLR used 0.1-0.5).
+    eps : float
+        Each embedding norm is clamped to at least ``eps`` (torch's ``cosine_similarity``).
+    reduction : {"mean", "sum", "none"}
+        ``"none"``: one loss per pair, shape (N,), the mean of its two directions.
+    xp : namespace, optional
+
+    Returns
+    -------
+    array
+        A 0-d array, or shape (N,) for ``reduction="none"``.
+
+    Notes
+    -----
+    Every other embedding of the 2N (the other pairs of both views) is a negative; the
+    softmax is a max-shifted ``logsumexp``, finite for any temperature.
+
+    optax equivalent: ``optax.losses.ntxent(concat([x, y]), concat([arange(N), arange(N)]))``
+    equals the ``"mean"`` here. Differences: optax takes one batch with group labels (any
+    number of positives per anchor), clamps norms with ``finfo(dtype).eps`` instead of
+    ``eps=1e-8`` (only zero/tiny embeddings differ) and always averages.
+
+    References
+    ----------
+    T. Chen, S. Kornblith, M. Norouzi, G. Hinton, "A Simple Framework for Contrastive
+    Learning of Visual Representations", ICML 2020. A. van den Oord, Y. Li, O. Vinyals,
+    "Representation Learning with Contrastive Predictive Coding", 2018.
+
+    Examples
+    --------
+    >>> import numpy as np, arrayloss
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> print(round(float(arrayloss.info_nce_loss(x, x, temperature=1.0)), 6))
+    0.551445
+    """
+    name = "info_nce_loss"
+    xp = namespace_of(name, input=input, target=target, xp=xp)
+    check_reduction(name, reduction)
+    temperature = check_real_scalar(name, "temperature", temperature)
+    check_option(
+        name,
+        "temperature",
+        temperature,
+        temperature > 0 and not math.isinf(temperature),
+        "positive and finite",
+    )
+    eps = check_real_scalar(name, "eps", eps)
+    check_option(name, "eps", eps, eps >= 0, "non-negative")
+    check_floating(name, "target", target, xp)
+    if input.ndim != 2:
+        raise ValueError(f"{name}: `input` must have shape (N, D), got {shape_str(input.shape)}")
+    check_same_shape(name, "input", input, "target", target)
+    out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
+    n = input.shape[0]
+    z = normalize(xp.concat([input, target], axis=0), eps=eps, xp=xp)
+    sim = xp.matmul(z, xp.matrix_transpose(z)) / temperature
+    eye = xp.eye(2 * n, dtype=sim.dtype, device=device(sim))
+    # The self-similarity is excluded from the softmax: -inf there (exp -> 0).
+    sim = xp.where(eye > 0, xp.full_like(sim, -math.inf), sim)
+    pos = xp.sum(z[:n, ...] * z[n:, ...], axis=-1) / temperature
+    lse = logsumexp(sim, axis=1, xp=xp)
+    loss = 0.5 * ((lse[:n] - pos) + (lse[n:] - pos))
+    return finish(reduce(loss, reduction, xp=xp), out, xp)
