@@ -59,6 +59,9 @@ def _check_signs(loss: str, target: Any, xp: Any) -> None:
     if not is_concrete(target, xp):
         return
     ok = (target == 1) | (target == -1)
+    # A concrete target closed over by a jitted function still yields a traced mask.
+    if not is_concrete(ok, xp):
+        return
     if not bool(xp.all(ok)):
         bad = xp.where(ok, xp.ones_like(target), target)
         lo, hi = xp.min(bad), xp.max(bad)
@@ -71,6 +74,9 @@ def _check_binary(loss: str, target: Any, xp: Any) -> None:
     if not is_concrete(target, xp) or target.dtype == xp.bool:
         return
     ok = (target == 0) | (target == 1)
+    # A concrete target closed over by a jitted function still yields a traced mask.
+    if not is_concrete(ok, xp):
+        return
     if not bool(xp.all(ok)):
         bad = xp.where(ok, xp.zeros_like(target), target)
         lo, hi = xp.min(bad), xp.max(bad)
