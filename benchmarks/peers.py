@@ -171,7 +171,7 @@ def peers_for(spec: LossSpec, backend: str, *, compile: bool, keras: bool) -> di
     out: dict[str, Any] = {}
     if backend == "numpy" and spec.name in NUMPY:
         out["numpy"] = NUMPY[spec.name]
-    if backend == "torch":
+    if backend in ("torch", "torch_cuda"):
         f = _bench.peer_from_registry(spec, "torch")
         if f is not None:
             out["torch.F"] = f
@@ -179,7 +179,7 @@ def peers_for(spec: LossSpec, backend: str, *, compile: bool, keras: bool) -> di
                 import torch
 
                 out["torch.F+compile"] = torch.compile(f, dynamic=False)
-        if keras:
+        if keras and backend == "torch":
             k = keras_peer(spec, "torch")
             if k is not None:
                 out["keras(torch)"] = k

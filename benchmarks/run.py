@@ -117,7 +117,7 @@ def candidates(
     if opts.keras_only:
         peers = {k: v for k, v in peers.items() if k.startswith("keras")}
     variants: dict[str, Any] = {"arrayloss": loss}
-    if backend == "torch" and compile_:
+    if backend in ("torch", "torch_cuda") and compile_:
         import torch
 
         variants["arrayloss+compile"] = torch.compile(lambda *a: loss(*a), dynamic=False)
@@ -155,7 +155,7 @@ def _value(fn_result: Any) -> float:
 
 def _to_numpy(x: Any) -> Any:
     if type(x).__module__.startswith("torch"):
-        return x.detach().double().numpy()
+        return x.detach().cpu().double().numpy()
     return np.asarray(x, dtype=np.float64)
 
 
@@ -414,7 +414,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke mode: tiny sizes, few rounds")
     p.add_argument("--losses", help="comma-separated (default: every loss with a peer)")
-    p.add_argument("--backends", default="numpy,torch,jax")
+    p.add_argument(
+        "--backends",
+        default="numpy,torch,jax",
+        help="among numpy, torch, jax, "
+        "torch_cuda (JAX on GPU: install jax[cuda] and set JAX_PLATFORMS=cuda)",
+    )
     p.add_argument("--sizes", help="comma-separated names among " + ", ".join(SIZES))
     p.add_argument("--modes", default="fwd,fwd+bwd")
     p.add_argument(
@@ -445,12 +450,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse(argv)
-    backends = [b for b in opts.backends.split(",") if peers_mod.have(b)]
+    backends = [b for b in opts.backends.split(",") if peers_mod.have(b.split("_cuda")[0])]
+    if "torch_cuda" in backends:
+        import torch
+
+        if not torch.cuda.is_available():
+            print("skipping torch_cuda: no GPU", file=sys.stderr)
+            backends.remove("torch_cuda")
     if "jax" in backends:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # inputs are float32 anyway
-    if "torch" in backends:
+    if "torch" in backends or "torch_cuda" in backends:
         import torch
 
         torch._dynamo.config.cache_size_limit = 256
