@@ -8,6 +8,8 @@ errors naming the loss), ``_dtypes`` (floating promotion, low-precision policy),
 drives ``arrayloss.nn``, the main job and the docs).
 """
 
+from ._chunk import chunked_scan
+from ._custom_grad import custom_gradient
 from ._dtypes import compute_dtype, finish, promote_floating
 from ._namespace import namespace_of
 from ._primitives import force_generic, native_loss
@@ -33,7 +35,9 @@ __all__ = [
     "check_real_scalar",
     "check_reduction",
     "check_same_shape",
+    "chunked_scan",
     "compute_dtype",
+    "custom_gradient",
     "finish",
     "force_generic",
     "is_concrete",

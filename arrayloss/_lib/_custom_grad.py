@@ -1,0 +1,117 @@
+"""A function with a hand-written gradient, attached the way each backend wants it.
+
+``custom_gradient(forward, backward, ...)`` takes two generic (array-API) functions:
+
+* ``forward(*arrays) -> (outs, extra)``: a tuple of outputs and a tuple of extra arrays the
+  backward pass needs besides the inputs (keep it small: the point is usually *not* to
+  store big intermediates);
+* ``backward(arrays, extra, gs) -> tuple``: the cotangents of the first ``n_diff`` arrays
+  given the tuple ``gs`` of cotangents of the ``n_out`` arrays of ``outs``.
+
+It returns ``apply(diff, nondiff) -> outs``. On torch the pair becomes a
+``torch.autograd.Function`` (with ``setup_context``, so ``torch.func.grad`` and ``vmap``
+work too); on JAX a ``jax.custom_vjp`` (``nondiff`` arrays get zero cotangents); on
+libraries without autodiff it is the plain forward. The formula stays written once. Built
+functions are cached per ``key`` (the static configuration of the call), so eager calls do
+not re-create classes and ``jax.jit`` sees one function per configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._compat import backend_name
+
+__all__ = ["custom_gradient"]
+
+_Forward = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
+_Backward = Callable[[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]
+
+_CACHE: dict[tuple[str, Any], Callable[..., Any]] = {}
+
+
+def _build_torch(
+    forward: _Forward, backward: _Backward, n_diff: int, n_out: int
+) -> Callable[..., Any]:
+    import torch
+
+    class _Fn(torch.autograd.Function):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def forward(*arrays: Any) -> Any:  # runs without recording a graph
+            outs, extra = forward(*arrays)
+            return (*outs, *extra)
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+            ctx.n_in = len(inputs)
+            ctx.save_for_backward(*inputs, *output[n_out:])
+            if len(output) > n_out:
+                ctx.mark_non_differentiable(*output[n_out:])
+
+        @staticmethod
+        def backward(ctx: Any, *gs: Any) -> Any:
+            saved = ctx.saved_tensors
+            grads = backward(tuple(saved[: ctx.n_in]), tuple(saved[ctx.n_in :]), gs[:n_out])
+            return (*grads, *([None] * (ctx.n_in - n_diff)))
+
+    def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
+        return _Fn.apply(*diff, *nondiff)[:n_out]
+
+    return apply
+
+
+def _build_jax(
+    forward: _Forward, backward: _Backward, n_diff: int, n_out: int
+) -> Callable[..., Any]:
+    import jax
+
+    @jax.custom_vjp
+    def fn(*arrays: Any) -> Any:
+        return forward(*arrays)[0]
+
+    def fwd(*arrays: Any) -> tuple[Any, Any]:
+        outs, extra = forward(*arrays)
+        return outs, (arrays, extra)
+
+    def bwd(saved: Any, gs: Any) -> tuple[Any, ...]:
+        arrays, extra = saved
+        # None: a zero cotangent (integer targets, class weights treated as constants).
+        return (*backward(arrays, extra, tuple(gs)), *([None] * (len(arrays) - n_diff)))
+
+    fn.defvjp(fwd, bwd)
+
+    def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
+        return fn(*diff, *nondiff)
+
+    return apply
+
+
+def _build_plain(
+    forward: _Forward, backward: _Backward, n_diff: int, n_out: int
+) -> Callable[..., Any]:
+    def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
+        return forward(*diff, *nondiff)[0]
+
+    return apply
+
+
+_BUILDERS = {"torch": _build_torch, "jax": _build_jax}
+
+
+def custom_gradient(
+    forward: _Forward, backward: _Backward, /, *, xp: Any, n_diff: int, n_out: int, key: Any
+) -> Callable[..., Any]:
+    """``apply(diff, nondiff) -> outs`` with ``backward`` as the gradient of ``forward``.
+
+    ``key`` must identify ``forward``/``backward`` (their closure's static options): the built
+    function is cached under ``(backend, key)``.
+    """
+    name = backend_name(xp)
+    ck = (name, key)
+    fn = _CACHE.get(ck)
+    if fn is None:
+        fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(forward, backward, n_diff, n_out)
+    return fn

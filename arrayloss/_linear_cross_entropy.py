@@ -1,0 +1,383 @@
+"""Cross entropy of a linear projection, ``cross_entropy(input @ W.T + b, target)``, computed
+in row chunks so the (tokens x vocabulary) logits are never materialised.
+
+The forward pass forms one chunk of logits at a time, keeps only each row's log-sum-exp and
+loss; the backward pass recomputes the chunk's logits from ``input`` and ``linear_weight``
+(recompute, do not store) and accumulates the gradients of ``input``, ``linear_weight`` and
+``linear_bias``. The two passes are generic array-API functions joined by the
+``custom_gradient`` primitive (a ``torch.autograd.Function``, a ``jax.custom_vjp``), and the
+chunk loop is ``chunked_scan`` (``lax.scan`` on JAX, so it jits).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._lib import (
+    check_floating,
+    check_index_target,
+    check_labels_in_range,
+    check_option,
+    check_real_scalar,
+    check_reduction,
+    finish,
+    namespace_of,
+    promote_floating,
+    register,
+)
+from ._lib._chunk import chunked_scan
+from ._lib._custom_grad import custom_gradient
+from ._lib._validation import shape_str
+
+__all__ = ["linear_cross_entropy"]
+
+_NAME = "linear_cross_entropy"
+# Default chunk: about 2**21 logits (8 MiB in float32) per chunk of rows. Large enough that
+# the chunk's matmul runs at full speed, small enough that its handful of (rows, V)
+# temporaries stays far below the full logits.
+_CHUNK_ELEMENTS = 2**21
+
+
+def _make_kernel(
+    *,
+    has_bias: bool,
+    has_weight: bool,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    chunk: int,
+    xp: Any,
+) -> tuple[Any, Any]:
+    """Generic forward/backward over row chunks; closed over the static options."""
+    eps = label_smoothing
+
+    def logits_of(x: Any, w: Any, b: Any) -> tuple[Any, Any]:
+        z = x @ xp.matrix_transpose(w)
+        if has_bias:
+            z = z + b
+        if softcap is None:
+            return z, None
+        # Soft-capping (Gemma 2): softcap * tanh(z / softcap) keeps |logits| < softcap.
+        th = xp.tanh(z / softcap)
+        return softcap * th, th
+
+    def row_stats(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any, Any]:
+        """Per row: log-sum-exp, target logit, weight of the target (0 if ignored), valid."""
+        m = xp.max(z, axis=1, keepdims=True)
+        # Max-shifted: exp never overflows; softcapped or not, every row max is finite.
+        lse = xp.log(xp.sum(xp.exp(z - m), axis=1)) + m[:, 0]
+        valid = t != ignore_index
+        ts = xp.where(valid, t, xp.zeros_like(t))
+        cols = xp.arange(z.shape[1], dtype=t.dtype)
+        hit = cols[None, :] == ts[:, None]
+        zt = xp.sum(xp.where(hit, z, xp.zeros_like(z)), axis=1)
+        validf = xp.astype(valid, z.dtype)
+        if has_weight:
+            wt = xp.sum(xp.where(hit, cw[None, :], xp.zeros_like(z)), axis=1) * validf
+        else:
+            wt = validf
+        return lse, zt, wt, hit
+
+    def chunk_loss(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
+        lse, zt, wt, _ = row_stats(z, t, cw)
+        loss = wt * (lse - zt)
+        if eps:
+            # torch: the smoothing term -eps/V * sum_c w_c log p_c, on non-ignored rows.
+            n_cls = z.shape[1]
+            if has_weight:
+                smooth = lse * xp.sum(cw) - xp.sum(z * cw[None, :], axis=1)
+            else:
+                smooth = n_cls * lse - xp.sum(z, axis=1)
+            valid = xp.astype(t != ignore_index, z.dtype)
+            loss = (1 - eps) * loss + (eps / n_cls) * valid * smooth
+        if z_loss:
+            loss = loss + z_loss * wt * lse * lse
+        return loss, lse, wt
+
+    def forward(*arrays: Any) -> tuple[Any, tuple[Any, ...]]:
+        x, w, b, t, cw = _unpack(arrays)
+
+        def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+            xc, tc = xs
+            z, _ = logits_of(xc, w, b)
+            loss, lse, wt = chunk_loss(z, tc, cw)
+            return carry, (loss, lse, wt)
+
+        _, (loss, lse, wt) = chunked_scan(
+            body, (), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
+        )
+        return (loss, wt), (lse,)
+
+    def backward(arrays: tuple[Any, ...], extra: tuple[Any, ...], g: Any) -> tuple[Any, ...]:
+        x, w, b, t, cw = _unpack(arrays)
+        (lse,) = extra
+        g = g[0]  # the second output (the per-row weight) is a constant
+        n_cls = w.shape[0]
+        if has_weight:
+            cw_sum = xp.sum(cw)
+
+        def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+            dw, db = carry
+            xc, tc, lc, gc = xs
+            z, th = logits_of(xc, w, b)
+            p = xp.exp(z - lc[:, None])  # softmax from the stored log-sum-exp
+            _, _, wt, hit = row_stats(z, tc, cw)
+            # d loss / d z = a * p - (1 - eps) w_t [c = t] - eps/V * valid * w_c
+            coef = (1 - eps) * wt
+            a = coef
+            if eps:
+                valid = xp.astype(tc != ignore_index, z.dtype)
+                a = a + (eps / n_cls) * valid * (cw_sum if has_weight else n_cls)
+            if z_loss:
+                a = a + 2 * z_loss * wt * lc
+            gz = a[:, None] * p - xp.where(hit, coef[:, None], xp.zeros_like(z))
+            if eps:
+                if has_weight:
+                    gz = gz - ((eps / n_cls) * valid)[:, None] * cw[None, :]
+                else:
+                    gz = gz - ((eps / n_cls) * valid)[:, None]
+            gz = gz * gc[:, None]
+            if softcap is not None:
+                gz = gz * (1 - th * th)  # d(softcap tanh(u / softcap))/du
+            dx = gz @ w
+            dw = dw + xp.matrix_transpose(gz) @ xc
+            if has_bias:
+                db = db + xp.sum(gz, axis=0)
+            return (dw, db), (dx,)
+
+        zero_b = (
+            xp.zeros((n_cls,), dtype=w.dtype, device=_device(w))
+            if has_bias
+            else xp.zeros((), dtype=w.dtype, device=_device(w))
+        )
+        (dw, db), (dx,) = chunked_scan(
+            body,
+            (xp.zeros_like(w), zero_b),
+            (x, t, lse, g),
+            chunk=chunk,
+            pad=(0.0, ignore_index, 0.0, 0.0),
+            xp=xp,
+        )
+        return (dx, dw, db) if has_bias else (dx, dw)
+
+    def _unpack(arrays: tuple[Any, ...]) -> tuple[Any, Any, Any, Any, Any]:
+        a = list(arrays)
+        x, w = a.pop(0), a.pop(0)
+        b = a.pop(0) if has_bias else None
+        t = a.pop(0)
+        cw = a.pop(0) if has_weight else None
+        return x, w, b, t, cw
+
+    return forward, backward
+
+
+def _device(x: Any) -> Any:
+    from ._lib._compat import device
+
+    return device(x)
+
+
+@register("classification", torch="torch.nn.functional.linear_cross_entropy")
+def linear_cross_entropy(
+    input: Any,
+    linear_weight: Any,
+    target: Any,
+    /,
+    *,
+    linear_bias: Any = None,
+    weight: Any = None,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    chunk_size: int | None = None,
+    xp: Any = None,
+) -> Any:
+    r"""Cross entropy of a linear projection, without materialising the logits.
+
+    .. math:: z_n = W x_n + b, \qquad
+              \ell_n = -(1 - \varepsilon)\, w_{y_n} \log p_{n, y_n}
+              - \frac{\varepsilon}{V} \sum_{c} w_c \log p_{n c}
+              + \lambda_z\, w_{y_n} \Big(\log \sum_c e^{z_{nc}}\Big)^2,
+              \qquad p_{nc} = \frac{e^{z_{nc}}}{\sum_k e^{z_{nk}}}
+
+    for tokens :math:`x_n \in \mathbb{R}^D`, a projection :math:`W \in \mathbb{R}^{V\times D}`
+    onto a vocabulary of :math:`V` classes, class-index targets :math:`y_n`,
+    label smoothing :math:`\varepsilon`, class weights :math:`w` (1 without ``weight``)
+    and the z-loss coefficient :math:`\lambda_z`. ``mean`` is
+    :math:`\sum_n \ell_n / \sum_n w_{y_n}` over the non-ignored targets, as in
+    ``cross_entropy``. With ``softcap`` :math:`s`, :math:`z` is replaced by
+    :math:`s \tanh(z / s)`.
+
+    Parameters
+    ----------
+    input : array, shape (N, D), (D,) or (..., D)
+        Hidden states (real floating), one row per token.
+    linear_weight : array, shape (V, D)
+        The output projection (``torch.nn.Linear(D, V).weight``).
+    target : array, shape (N,), () or (...)
+        Class indices of any integer dtype in [0, V) or ``ignore_index``.
+    linear_bias : array, shape (V,), optional
+        Bias of the projection.
+    weight : array, shape (V,), optional
+        A weight per class.
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns one loss per token, the target's shape.
+    ignore_index : int, optional
+        Targets equal to it contribute nothing (also not to the ``mean``'s denominator).
+        ``None`` means -100, as in torch.
+    label_smoothing : float in [0, 1]
+        Mix the one-hot target with the uniform distribution (torch's semantics).
+    z_loss : float, default 0
+        Coefficient of the auxiliary z-loss :math:`\lambda_z \log^2 Z` (PaLM) that keeps
+        the softmax normaliser near 1; weighted like the token's cross entropy.
+    softcap : float, optional
+        Logit soft-capping :math:`s \tanh(z/s)` (Gemma 2); ``None``: off.
+    chunk_size : int, optional
+        Tokens per chunk; default about :math:`2^{21} / V` (8 MiB of float32 logits).
+
+    Returns
+    -------
+    array
+        The loss: a scalar, or shape of ``target`` for ``reduction="none"``; the input's
+        floating dtype.
+
+    Notes
+    -----
+    The forward pass computes one chunk of logits at a time and keeps only its per-token
+    log-sum-exp (max-shifted, so it never overflows); the backward pass recomputes the
+    chunk's logits and forms the softmax from the stored log-sum-exp, so peak memory is
+    a few chunks of (chunk_size, V) instead of (N, V). The gradient is written by hand
+    (a ``torch.autograd.Function`` on torch, a ``jax.custom_vjp`` on JAX): it is exact for
+    first derivatives; higher derivatives are not supported. On JAX the chunk loop is a
+    ``lax.scan``, so the function jits. float16/bfloat16 are computed in float32.
+
+    Class-probability targets and K-dimensional ``linear_weight`` (both accepted by torch)
+    are not supported.
+
+    PyTorch equivalent: ``torch.nn.functional.linear_cross_entropy(input, linear_weight,
+    target, linear_bias=..., weight=..., reduction=..., ignore_index=...,
+    label_smoothing=...)`` (torch 2.13; ``z_loss``/``softcap`` have no torch counterpart).
+
+    References
+    ----------
+    .. [1] Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models", 2024.
+    .. [2] Chowdhery et al., "PaLM: Scaling Language Modeling with Pathways", 2022 (z-loss).
+    .. [3] Gemma Team, "Gemma 2: Improving Open Language Models at a Practical Size", 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import arrayloss as al
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> W = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> y = np.array([0, 1, 2])
+    >>> print(np.round(al.linear_cross_entropy(x, W, y), 4))
+    0.9883
+    >>> print(np.round(al.linear_cross_entropy(x, W, y, reduction="none", chunk_size=2), 4))
+    [0.5514 0.5514 1.862 ]
+    """
+    xp = namespace_of(
+        _NAME,
+        input=input,
+        linear_weight=linear_weight,
+        target=target,
+        linear_bias=linear_bias,
+        weight=weight,
+        xp=xp,
+    )
+    check_reduction(_NAME, reduction)
+    check_floating(_NAME, "input", input, xp)
+    check_floating(_NAME, "linear_weight", linear_weight, xp)
+    if linear_bias is not None:
+        check_floating(_NAME, "linear_bias", linear_bias, xp)
+    check_index_target(_NAME, "target", target, xp)
+    if ignore_index is None:
+        ignore_index = -100
+    check_option(
+        _NAME,
+        "ignore_index",
+        ignore_index,
+        isinstance(ignore_index, int) and not isinstance(ignore_index, bool),
+        "an int or None",
+    )
+    eps = check_real_scalar(_NAME, "label_smoothing", label_smoothing)
+    check_option(_NAME, "label_smoothing", label_smoothing, 0.0 <= eps <= 1.0, "in [0, 1]")
+    zl = check_real_scalar(_NAME, "z_loss", z_loss)
+    check_option(_NAME, "z_loss", z_loss, zl >= 0.0, ">= 0")
+    cap = None
+    if softcap is not None:
+        cap = check_real_scalar(_NAME, "softcap", softcap)
+        check_option(_NAME, "softcap", softcap, cap > 0.0, "> 0 or None")
+    if linear_weight.ndim != 2:
+        raise ValueError(
+            f"{_NAME}: `linear_weight` must have shape (V, D), got {shape_str(linear_weight.shape)}"
+        )
+    n_cls, dim = linear_weight.shape
+    if input.ndim < 1 or input.shape[-1] != dim:
+        raise ValueError(
+            f"{_NAME}: `input` must have shape (..., {dim}) to match `linear_weight` "
+            f"{shape_str(linear_weight.shape)}, got {shape_str(input.shape)}"
+        )
+    if tuple(target.shape) != tuple(input.shape[:-1]):
+        raise ValueError(
+            f"{_NAME}: `target` must have shape {shape_str(input.shape[:-1])} (the input's "
+            f"without its last axis), got {shape_str(target.shape)}"
+        )
+    if linear_bias is not None and tuple(linear_bias.shape) != (n_cls,):
+        raise ValueError(
+            f"{_NAME}: `linear_bias` must have shape ({n_cls},), got {shape_str(linear_bias.shape)}"
+        )
+    if weight is not None and tuple(weight.shape) != (n_cls,):
+        raise ValueError(
+            f"{_NAME}: `weight` must have shape ({n_cls},), got {shape_str(weight.shape)}"
+        )
+    if chunk_size is not None:
+        check_option(
+            _NAME,
+            "chunk_size",
+            chunk_size,
+            isinstance(chunk_size, int) and not isinstance(chunk_size, bool) and chunk_size > 0,
+            "a positive int or None",
+        )
+    check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
+
+    out_dtype, _, (x, w, b, cw) = promote_floating(
+        _NAME,
+        xp,
+        input=input,
+        linear_weight=linear_weight,
+        linear_bias=linear_bias,
+        weight=weight,
+    )
+    out_shape = tuple(target.shape)
+    x = xp.reshape(x, (-1, dim))
+    # int32 class indices: any integer dtype in (uint8 included), JAX's default width out.
+    t = xp.astype(xp.reshape(target, (-1,)), xp.int32)
+    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(n_cls, 1))
+    key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk)
+    forward, backward = _make_kernel(
+        has_bias=b is not None,
+        has_weight=cw is not None,
+        ignore_index=ignore_index,
+        label_smoothing=eps,
+        z_loss=zl,
+        softcap=cap,
+        chunk=chunk,
+        xp=xp,
+    )
+    apply = custom_gradient(
+        forward, backward, xp=xp, n_diff=3 if b is not None else 2, n_out=2, key=key
+    )
+    diff = (x, w, b) if b is not None else (x, w)
+    nondiff = (t, cw) if cw is not None else (t,)
+    loss, wt = apply(diff, nondiff)
+    if reduction == "mean":
+        result = xp.sum(loss) / xp.sum(wt)
+    elif reduction == "sum":
+        result = xp.sum(loss)
+    else:
+        result = xp.reshape(loss, out_shape)
+    return finish(result, out_dtype, xp)
