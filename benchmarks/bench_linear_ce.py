@@ -1,0 +1,144 @@
+"""Peak memory and time of forward+backward for large-vocabulary linear cross entropy.
+
+torch CPU: arrayloss.linear_cross_entropy vs the naive two-step ``F.cross_entropy(x @ W.T)``
+and torch 2.13's chunked ``F.linear_cross_entropy(..., options=LinearCrossEntropyOptions())``.
+Peak memory is the process's peak resident set growth during the call (each case runs in a
+fresh subprocess, so earlier cases do not hide it). JAX: temp memory from the compiled
+executable's ``memory_analysis()`` of value_and_grad, arrayloss vs naive optax
+``softmax_cross_entropy_with_integer_labels(x @ W.T)``.
+
+    python benchmarks/bench_linear_ce.py            # (4096, 512, 32768), (8192, 1024, 32768)
+    python benchmarks/bench_linear_ce.py --quick    # a small size, for development
+
+Writes benchmarks/results/linear_ce.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+
+SIZES = [(4096, 512, 32768), (8192, 1024, 32768)]
+QUICK = [(1024, 256, 8192)]
+METHODS = ["naive", "torch_chunked", "arrayloss"]
+
+
+def _torch_case(method: str, n: int, d: int, v: int) -> dict:
+    import resource
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    import arrayloss as al
+
+    torch.manual_seed(0)
+    x = torch.randn(n, d, requires_grad=True)
+    w = (torch.randn(v, d) / d**0.5).requires_grad_(True)
+    t = torch.randint(0, v, (n,))
+
+    def run() -> None:
+        if method == "naive":
+            loss = F.cross_entropy(x @ w.T, t)
+        elif method == "torch_chunked":
+            loss = F.linear_cross_entropy(x, w, t, options=torch.nn.LinearCrossEntropyOptions())
+        else:
+            loss = al.linear_cross_entropy(x, w, t)
+        loss.backward()
+        x.grad = w.grad = None
+
+    # Warm up at a tiny size first: lazy imports and allocator set-up are not the loss's.
+    xs, ws, ts = x[:8].detach(), w[:16].detach(), t[:8] % 16
+    F.cross_entropy(xs @ ws.T, ts)
+    F.linear_cross_entropy(xs, ws, ts, options=torch.nn.LinearCrossEntropyOptions())
+    al.linear_cross_entropy(xs, ws, ts)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    run()
+    first = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base  # KiB on Linux
+    t0 = time.perf_counter()
+    run()
+    second = time.perf_counter() - t0
+    return {"peak_mib": peak / 1024, "time_s": min(first, second)}
+
+
+def _jax_case(n: int, d: int, v: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    import arrayloss as al
+
+    x = jnp.zeros((n, d), jnp.float32)
+    w = jnp.zeros((v, d), jnp.float32)
+    t = jnp.zeros((n,), jnp.int32)
+
+    def ours(x, w, t):
+        return al.linear_cross_entropy(x, w, t)
+
+    def naive(x, w, t):
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(x @ w.T, t))
+
+    out = {}
+    for name, fn in (("optax_naive", naive), ("arrayloss", ours)):
+        c = jax.jit(jax.value_and_grad(fn, argnums=(0, 1))).lower(x, w, t).compile()
+        out[name] = c.memory_analysis().temp_size_in_bytes / 2**20
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n-sizes", type=int, default=len(SIZES))
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:
+        spec = json.loads(args.case)
+        if spec["method"] == "jax":
+            print(json.dumps(_jax_case(*spec["size"])))
+        else:
+            print(json.dumps(_torch_case(spec["method"], *spec["size"])))
+        return
+    sizes = QUICK if args.quick else SIZES[: args.n_sizes]
+    rows = []
+    for size in sizes:
+        res = {}
+        for method in [*METHODS, "jax"]:
+            spec = json.dumps({"method": method, "size": size})
+            proc = subprocess.run(
+                [sys.executable, __file__, "--case", spec],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            res[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(size, method, res[method], flush=True)
+        rows.append((size, res))
+    lines = [
+        "# linear_cross_entropy: forward + backward, torch CPU (float32)",
+        "",
+        "Peak = growth of the process's max RSS during the first call; time = best of 2 calls.",
+        "JAX = temp bytes of the compiled value_and_grad (XLA memory_analysis).",
+        "",
+        "| N, D, V | naive MiB / s | torch chunked MiB / s | arrayloss MiB / s "
+        "| JAX optax naive MiB | JAX arrayloss MiB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for size, r in rows:
+        cells = [f"{r[m]['peak_mib']:.0f} / {r[m]['time_s']:.2f}" for m in METHODS]
+        lines.append(
+            f"| {size} | "
+            + " | ".join(cells)
+            + f" | {r['jax']['optax_naive']:.0f} | {r['jax']['arrayloss']:.0f} |"
+        )
+    out = pathlib.Path(__file__).parent / "results" / "linear_ce.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
