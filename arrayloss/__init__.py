@@ -7,8 +7,14 @@ autodiff. Names, arguments and results follow ``torch.nn.functional``.
 
 from . import nn, testing
 from .classification import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
     cross_entropy,
+    focal_loss,
+    kl_div,
     nll_loss,
+    poly1_cross_entropy,
+    sigmoid_focal_loss,
 )
 from ._linear_cross_entropy import linear_cross_entropy
 from .embedding import (
@@ -58,8 +64,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "focal_loss",
+    "kl_div",
     "nll_loss",
+    "poly1_cross_entropy",
+    "sigmoid_focal_loss",
     "linear_cross_entropy",
     "categorical_hinge_loss",
     "contrastive_loss",

@@ -197,6 +197,20 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "nll_loss": lambda x, t, /, *, weight, ignore_index, reduction: F.nll_loss(
             x, t.long(), weight=weight, ignore_index=ignore_index, reduction=reduction
         ),
+        "binary_cross_entropy": lambda x, y, /, *, weight, reduction: F.binary_cross_entropy(
+            x, y, weight=weight, reduction=reduction
+        ),
+        "binary_cross_entropy_with_logits": lambda x, y, /, *, weight, reduction, pos_weight: (
+            F.binary_cross_entropy_with_logits(
+                x, y, weight=weight, reduction=reduction, pos_weight=pos_weight
+            )
+        ),
+        # "mean" as sum / numel: torch's reduction="mean" warns (it is not the KL divergence).
+        "kl_div": lambda x, y, /, *, reduction, log_target: (
+            F.kl_div(x, y, reduction="sum", log_target=log_target) / x.numel()
+            if reduction == "mean"
+            else F.kl_div(x, y, reduction=reduction, log_target=log_target)
+        ),
     }
 
 

@@ -1,0 +1,170 @@
+"""Classification-specific edge tests beyond the registry-driven suite.
+
+Expected values come from torch.nn.functional (float64) or from identities of the math
+(focal loss with gamma=0 is cross entropy, Poly-1 with epsilon=0 is cross entropy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import arrayloss as al
+from arrayloss.testing import force_generic
+
+RNG = np.random.default_rng(0)
+
+
+def _case(n=6, c=5):
+    x = RNG.standard_normal((n, c)) * 2
+    t = RNG.integers(0, c, n)
+    t[::3] = -100
+    w = RNG.uniform(0.1, 2.0, c)
+    return x, t, w
+
+
+@pytest.mark.parametrize("generic", [False, True])
+@pytest.mark.parametrize("ls", [0.0, 0.05, 0.5, 1.0])
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_smoothing_weight_ignore_on_torch(generic, ls, use_weight, reduction):
+    x, t, w = _case()
+    tx, tt, tw = torch.from_numpy(x), torch.from_numpy(t), torch.from_numpy(w)
+    kw = {"weight": tw if use_weight else None, "label_smoothing": ls, "reduction": reduction}
+    expected = F.cross_entropy(tx, tt, **kw)
+    with force_generic(generic):
+        got = al.cross_entropy(tx, tt.to(torch.int32), **kw)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_all_targets_ignored_is_nan_for_mean_like_torch():
+    x = np.zeros((3, 4))
+    t = np.full(3, -100)
+    expected = F.cross_entropy(torch.from_numpy(x), torch.from_numpy(t))
+    assert torch.isnan(expected)
+    for generic in (False, True):
+        # NumPy warns on the 0/0 of an all-ignored mean (the value is torch's nan)
+        with force_generic(generic), np.errstate(invalid="ignore"):
+            assert np.isnan(al.cross_entropy(x, t))
+            assert np.isnan(al.nll_loss(x, t))
+            assert al.cross_entropy(x, t, reduction="sum") == 0.0
+            assert np.all(al.cross_entropy(x, t, reduction="none") == 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32, np.int64])
+def test_any_integer_target_dtype(dtype):
+    x, t, w = _case()
+    t = np.where(t < 0, 0, t)
+    expected = F.cross_entropy(torch.from_numpy(x), torch.from_numpy(t), weight=torch.from_numpy(w))
+    for backend_x in (x, torch.from_numpy(x)):
+        tt = (
+            t.astype(dtype)
+            if isinstance(backend_x, np.ndarray)
+            else torch.from_numpy(t.astype(dtype))
+        )
+        ww = w if isinstance(backend_x, np.ndarray) else torch.from_numpy(w)
+        got = al.cross_entropy(backend_x, tt, weight=ww)
+        np.testing.assert_allclose(np.asarray(got), expected.numpy(), rtol=1e-12)
+
+
+def test_uint8_targets_with_default_ignore_index_on_strict():
+    xps = pytest.importorskip("array_api_strict")
+    x, t, _ = _case()
+    t = np.where(t < 0, 1, t)
+    expected = F.cross_entropy(torch.from_numpy(x), torch.from_numpy(t)).numpy()
+    got = al.cross_entropy(xps.asarray(x), xps.asarray(t.astype(np.uint8)))
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12)
+
+
+def test_bce_with_logits_at_1e4_equals_torch_and_has_finite_grads():
+    x = torch.tensor([1e4, -1e4, 1e4, -1e4], dtype=torch.float32)
+    y = torch.tensor([0.0, 1.0, 1.0, 0.0])
+    pw = torch.tensor([3.0])
+    expected = F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="none")
+    for generic in (False, True):
+        xg = x.clone().requires_grad_(True)
+        with force_generic(generic):
+            got = al.binary_cross_entropy_with_logits(xg, y, pos_weight=pw, reduction="none")
+        torch.testing.assert_close(got, expected)
+        (g,) = torch.autograd.grad(got.sum(), xg)
+        assert torch.isfinite(g).all()
+        torch.testing.assert_close(g, torch.tensor([1.0, -3.0, 0.0, 0.0]))
+
+
+def test_bce_clamps_log_at_minus_100():
+    p = np.array([0.0, 1.0, 0.0, 1.0])
+    y = np.array([1.0, 0.0, 0.0, 1.0])
+    expected = F.binary_cross_entropy(torch.from_numpy(p), torch.from_numpy(y), reduction="none")
+    np.testing.assert_array_equal(al.binary_cross_entropy(p, y, reduction="none"), expected.numpy())
+
+
+def test_kl_div_zero_targets_give_zero_and_input_grads():
+    import jax
+    import jax.numpy as jnp
+
+    logq = np.log(np.array([[0.5, 0.25, 0.25], [0.2, 0.3, 0.5]]))
+    p = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    expected = F.kl_div(torch.from_numpy(logq), torch.from_numpy(p), reduction="batchmean")
+    np.testing.assert_allclose(al.kl_div(logq, p, reduction="batchmean"), expected.numpy())
+    # d/d target of sum: log p + 1 - log q where p > 0; arrayloss keeps it finite (0) where
+    # p == 0 (the xlogy convention), and d/d input is -p.
+    for generic in (False, True):
+        with force_generic(generic):
+            gx, gp = jax.grad(
+                lambda a, b: jnp.sum(al.kl_div(a, b, reduction="sum")), argnums=(0, 1)
+            )(jnp.asarray(logq), jnp.asarray(p))
+        np.testing.assert_allclose(np.asarray(gx), -p)
+        # d/d target is log p + 1 - log q: -inf at p = 0 mathematically; checked where p > 0
+        logp = np.log(np.where(p > 0, p, 1.0))
+        np.testing.assert_allclose(np.asarray(gp)[p > 0], (logp + 1 - logq)[p > 0])
+        tp = torch.from_numpy(p).requires_grad_(True)
+        with force_generic(True):
+            out = al.kl_div(torch.from_numpy(logq), tp, reduction="sum")
+        (g,) = torch.autograd.grad(out, tp)
+        np.testing.assert_allclose(g.numpy()[p > 0], (logp + 1 - logq)[p > 0])
+
+
+def test_focal_gamma0_and_poly1_epsilon0_are_cross_entropy():
+    x, t, w = _case()
+    ce = F.cross_entropy(torch.from_numpy(x), torch.from_numpy(t), weight=torch.from_numpy(w))
+    np.testing.assert_allclose(al.focal_loss(x, t, gamma=0.0, weight=w), ce.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        al.poly1_cross_entropy(x, t, epsilon=0.0, weight=w), ce.numpy(), rtol=1e-12
+    )
+
+
+def test_channels_last_axis_equals_moved_input():
+    x = RNG.standard_normal((2, 3, 4, 5))
+    t = RNG.integers(0, 5, (2, 3, 4))
+    expected = F.cross_entropy(
+        torch.from_numpy(np.moveaxis(x, -1, 1)), torch.from_numpy(t), label_smoothing=0.1
+    )
+    for generic in (False, True):
+        with force_generic(generic):
+            got = al.cross_entropy(
+                torch.from_numpy(x), torch.from_numpy(t), axis=-1, label_smoothing=0.1
+            )
+        torch.testing.assert_close(got, expected)
+
+
+def test_cross_entropy_under_jax_jit_with_int32_targets():
+    import jax
+    import jax.numpy as jnp
+
+    x, t, w = _case()
+    expected = F.cross_entropy(
+        torch.from_numpy(x), torch.from_numpy(t), weight=torch.from_numpy(w), label_smoothing=0.2
+    )
+    f = jax.jit(lambda a, b, c: al.cross_entropy(a, b, weight=c, label_smoothing=0.2))
+    got = f(jnp.asarray(x), jnp.asarray(t, dtype=jnp.int32), jnp.asarray(w))
+    np.testing.assert_allclose(np.asarray(got), expected.numpy(), rtol=1e-12)
+
+
+def test_out_of_range_labels_raise_eagerly():
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"cross_entropy: `target` .*found 3"):
+        al.cross_entropy(x, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"focal_loss: `target` .*found -1"):
+        al.focal_loss(x, np.array([0, -1]))
