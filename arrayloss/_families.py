@@ -3,7 +3,15 @@
 One line per family module (helpers add theirs here).
 """
 
-from . import _linear_cross_entropy, classification, embedding, margin, regression, segmentation
+from . import (
+    _linear_cross_entropy,
+    classification,
+    embedding,
+    margin,
+    regression,
+    segmentation,
+    sequence,
+)
 
 __all__ = [
     "_linear_cross_entropy",
@@ -12,4 +20,5 @@ __all__ = [
     "margin",
     "regression",
     "segmentation",
+    "sequence",
 ]
