@@ -27,6 +27,7 @@ from ._lib import (
 )
 from ._lib._chunk import chunked_scan
 from ._lib._custom_grad import custom_gradient
+from ._lib._primitives import take_along_axis
 from ._lib._validation import shape_str
 
 __all__ = ["linear_cross_entropy"]
@@ -62,25 +63,27 @@ def _make_kernel(
         th = xp.tanh(z / softcap)
         return softcap * th, th
 
-    def row_stats(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any, Any]:
-        """Per row: log-sum-exp, target logit, weight of the target (0 if ignored), valid."""
-        m = xp.max(z, axis=1, keepdims=True)
-        # Max-shifted: exp never overflows; softcapped or not, every row max is finite.
-        lse = xp.log(xp.sum(xp.exp(z - m), axis=1)) + m[:, 0]
+    def target_stats(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
+        """Per row: the target mask (rows, V), weight of the target (0 if ignored), valid."""
         valid = t != ignore_index
         ts = xp.where(valid, t, xp.zeros_like(t))
         cols = xp.arange(z.shape[1], dtype=t.dtype)
         hit = cols[None, :] == ts[:, None]
-        zt = xp.sum(xp.where(hit, z, xp.zeros_like(z)), axis=1)
         validf = xp.astype(valid, z.dtype)
-        if has_weight:
-            wt = xp.sum(xp.where(hit, cw[None, :], xp.zeros_like(z)), axis=1) * validf
-        else:
-            wt = validf
-        return lse, zt, wt, hit
+        wt = xp.take(cw, ts, axis=0) * validf if has_weight else validf
+        return hit, wt, ts
+
+    def row_stats(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
+        """Per row: log-sum-exp, target logit, weight of the target (0 if ignored)."""
+        m = xp.max(z, axis=1, keepdims=True)
+        # Max-shifted: exp never overflows; softcapped or not, every row max is finite.
+        lse = xp.log(xp.sum(xp.exp(z - m), axis=1)) + m[:, 0]
+        _, wt, ts = target_stats(z, t, cw)
+        zt = take_along_axis(z, ts[:, None], axis=1, xp=xp)[:, 0]
+        return lse, zt, wt
 
     def chunk_loss(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
-        lse, zt, wt, _ = row_stats(z, t, cw)
+        lse, zt, wt = row_stats(z, t, cw)
         loss = wt * (lse - zt)
         if eps:
             # torch: the smoothing term -eps/V * sum_c w_c log p_c, on non-ignored rows.
@@ -122,7 +125,7 @@ def _make_kernel(
             xc, tc, lc, gc = xs
             z, th = logits_of(xc, w, b)
             p = xp.exp(z - lc[:, None])  # softmax from the stored log-sum-exp
-            _, _, wt, hit = row_stats(z, tc, cw)
+            hit, wt, _ = target_stats(z, tc, cw)
             # d loss / d z = a * p - (1 - eps) w_t [c = t] - eps/V * valid * w_c
             coef = (1 - eps) * wt
             a = coef

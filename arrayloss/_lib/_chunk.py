@@ -33,7 +33,7 @@ def chunked_scan(
         return _jax_scan(body, carry, xs, chunk, pad)
     ys_parts: list[tuple[Any, ...]] = []
     for start in range(0, n, chunk):
-        carry, ys = body(carry, tuple(x[start : start + chunk, ...] for x in xs))
+        carry, ys = body(carry, tuple(x[start : min(start + chunk, n), ...] for x in xs))
         ys_parts.append(ys)
     if len(ys_parts) == 1:
         return carry, ys_parts[0]
