@@ -49,9 +49,9 @@ _FAMILY = "embedding"
 
 
 def _clamp_min0(z: Any, xp: Any) -> Any:
-    """max(z, 0) with torch's ``clamp_min`` gradient: 1 at z == 0 (``where``, not
-    ``maximum``, whose gradient splits at the tie)."""
-    return xp.where(z >= 0, z, xp.zeros_like(z))
+    """max(z, 0) as torch's ``clamp_min``: gradient 1 at z == 0 (a ``where``, not
+    ``maximum``, whose gradient splits at the tie) and NaN kept (``NaN < 0`` is false)."""
+    return xp.where(z < 0, xp.zeros_like(z), z)
 
 
 def _check_signs(loss: str, target: Any, xp: Any) -> None:
@@ -65,7 +65,7 @@ def _check_signs(loss: str, target: Any, xp: Any) -> None:
     if not bool(xp.all(ok)):
         bad = xp.where(ok, xp.ones_like(target), target)
         lo, hi = xp.min(bad), xp.max(bad)
-        example = lo if bool(lo != 1) else hi
+        example = float(lo) if bool(lo != 1) else float(hi)
         raise ValueError(f"{loss}: `target` must hold only -1 and 1, found {example}")
 
 
@@ -80,7 +80,7 @@ def _check_binary(loss: str, target: Any, xp: Any) -> None:
     if not bool(xp.all(ok)):
         bad = xp.where(ok, xp.zeros_like(target), target)
         lo, hi = xp.min(bad), xp.max(bad)
-        example = lo if bool(lo != 0) else hi
+        example = float(lo) if bool(lo != 0) else float(hi)
         raise ValueError(f"{loss}: `target` must hold only 0 and 1, found {example}")
 
 

@@ -37,11 +37,11 @@ def vector_norm(
         s = xp.sum(x * x, axis=axis, keepdims=keepdims)
     else:
         # |x|**p at 0 has the derivative p |x|**(p-1) = inf for p < 1: take it of a safe 1.
-        nz = a > 0
+        nz = a != 0  # (not a > 0: NaN must propagate)
         s = xp.sum(
             xp.where(nz, xp.where(nz, a, xp.ones_like(a)) ** p, zero), axis=axis, keepdims=keepdims
         )
-    pos = s > 0
+    pos = s != 0  # NaN propagates through the root
     # Double where: s**(1/p) at s == 0 has an infinite derivative, so evaluate it at 1 there.
     safe = xp.where(pos, s, xp.ones_like(s))
     root = xp.sqrt(safe) if p == 2 else safe ** (1.0 / p)
