@@ -26,6 +26,7 @@ from ._lib import (
     register,
 )
 from ._lib._chunk import chunked_scan
+from ._lib._compat import backend_name
 from ._lib._custom_grad import custom_gradient
 from ._lib._primitives import take_along_axis
 from ._lib._validation import shape_str
@@ -358,7 +359,9 @@ def linear_cross_entropy(
     out_shape = tuple(target.shape)
     x = xp.reshape(x, (-1, dim))
     # int32 class indices: any integer dtype in (uint8 included), JAX's default width out.
-    t = xp.astype(xp.reshape(target, (-1,)), xp.int32)
+    # (torch's gather wants int64: int64 except on JAX, whose default is int32).
+    idx = xp.int32 if backend_name(xp) == "jax" else xp.int64
+    t = xp.astype(xp.reshape(target, (-1,)), idx)
     chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(n_cls, 1))
     key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk)
     forward, backward = _make_kernel(
