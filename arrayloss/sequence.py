@@ -97,6 +97,18 @@ def ctc_loss(
     T, N, C = lp.shape
     if not 0 <= blank < C:
         raise ValueError(f"ctc_loss: `blank` must be in [0, {C}), got {blank}")
+    for arg, a in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if tuple(a.shape) != (N,):
+            raise ValueError(
+                f"ctc_loss: `{arg}` must have shape ({N},) (the batch size of `log_probs`), "
+                f"got {tuple(a.shape)}"
+            )
+    if targets.ndim == 2 and targets.shape[0] != N:
+        raise ValueError(
+            f"ctc_loss: `targets` must have {N} rows (the batch size), got {targets.shape[0]}"
+        )
+    if targets.ndim not in (1, 2):
+        raise ValueError(f"ctc_loss: `targets` must be 1-D or 2-D, got {targets.ndim}-D")
     il = xp.astype(input_lengths, xp.int64)
     tl = xp.astype(target_lengths, xp.int64)
     tg = xp.astype(targets, xp.int64)

@@ -34,7 +34,8 @@ __all__ = [
     "uniform",
 ]
 
-_FAMILIES = ("regression", "classification", "margin", "segmentation", "linear_ce", "embedding")
+_FAMILIES = ("regression", "classification", "margin", "segmentation", "linear_ce", "embedding",
+             "sequence")
 
 
 def all_losses() -> list[LossInfo]:
