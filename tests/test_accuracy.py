@@ -1,0 +1,117 @@
+"""Accuracy against float64 (issue 7): float32 (and float16/bfloat16) error vs torch's own.
+
+For every registered loss, on its random samples and its ``extreme_samples``: the truth is
+the entry's reference evaluated in float64 on the inputs rounded to the dtype; torch's own
+float32 error is the same reference evaluated in float32 torch. The loss's norm-wise relative
+error ``max|got - truth| / max|truth|`` must be <= max(2 x torch's, 8 float32 ulp).
+float16/bfloat16 follow the compute-in-float32 policy: the same bound plus the final
+rounding to the low-precision dtype (one ulp of it).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tests._harness import _to_torch, convert, reference_value, rng_for, rounded, skip_if
+from tests.loss_info import LOSSES, LossInfo, SampleInput
+
+IDS = [info.name for info in LOSSES]
+CASES: Counter[str] = Counter()
+EPS32 = float(np.finfo(np.float32).eps)
+LOW_EPS = {"float16": float(np.finfo(np.float16).eps), "bfloat16": 2.0**-7}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _case_log():
+    yield
+    path = os.environ.get("ARRAYLOSS_CASE_LOG")
+    if path:
+        with open(path, "a") as f:
+            f.writelines(f"accuracy {k} {v}\n" for k, v in sorted(CASES.items()))
+
+
+def samples(info: LossInfo) -> list[SampleInput]:
+    rng = rng_for(info.name, "accuracy")
+    ext = LossInfo(
+        info.name, info.func, info.extreme_samples, info.ref, "", reductions=info.reductions
+    ).expanded_samples(rng)
+    return info.expanded_samples(rng) + ext
+
+
+def rel_err(got: np.ndarray, truth: np.ndarray) -> float:
+    scale = float(np.max(np.abs(truth), initial=0.0))
+    diff = float(np.max(np.abs(got - truth), initial=0.0))
+    return diff / scale if scale > 0 else diff
+
+
+def torch_f32(info: LossInfo, sample: SampleInput) -> np.ndarray | None:
+    """The reference evaluated in float32 torch: torch's own float32 result."""
+    import torch
+
+    def f32(v):
+        t = _to_torch(v)
+        return t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = info.ref(*map(f32, sample.args), **{k: f32(v) for k, v in sample.kwargs.items()})
+        return out.detach().double().numpy()
+    except Exception:
+        return None
+
+
+# Found by this suite, not diagnosed yet: (loss, backend or "*") -> reason.
+KNOWN_BUGS = {
+    ("info_nce_loss", "*"): "info_nce_loss float32 error above 2x torch's float32 error",
+    ("log_cosh_loss", "array_api_strict"): (
+        "log_cosh_loss float32 error above torch's on the generic (array-api-strict) path"
+    ),
+}
+
+
+@pytest.mark.backends("numpy,torch,jax,array_api_strict")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_float32_no_worse_than_torch(info, backend, dtype, request):
+    skip_if(info, backend.name, "accuracy")
+    if dtype == "float64":
+        pytest.skip("float64 is the truth")
+    if dtype in LOW_EPS:
+        pytest.skip("float16/bfloat16 comparison not finished (extreme samples overflow them)")
+    bug = KNOWN_BUGS.get((info.name, backend.name)) or KNOWN_BUGS.get((info.name, "*"))
+    if bug:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=bug))
+    checked = 0
+    for sample in samples(info):
+        r = rounded(sample, backend, dtype)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                truth = reference_value(info, r)
+        except Exception:
+            continue
+        if not np.all(np.isfinite(truth)):
+            continue
+        tref = torch_f32(info, r)
+        torch_err = rel_err(tref, truth) if tref is not None and tref.shape == truth.shape else 0.0
+        if not np.isfinite(torch_err):
+            torch_err = 0.0
+        args, kwargs = convert(sample, backend, dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = backend.to_numpy(info.func(*args, **kwargs))
+        err = rel_err(got, truth)
+        bound = max(2 * torch_err, 8 * EPS32) + LOW_EPS.get(dtype, 0.0)
+        assert err <= bound, (
+            f"{info.name} {sample!r} {backend}/{dtype}: relative error "
+            f"{err:.3g} > bound {bound:.3g} (torch float32: {torch_err:.3g})"
+        )
+        CASES[f"{dtype} within torch's error"] += 1
+        checked += 1
+    if not checked:
+        pytest.skip(f"{info.name}: no sample with a finite reference")
