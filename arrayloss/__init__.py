@@ -6,6 +6,7 @@ autodiff. Names, arguments and results follow ``torch.nn.functional``.
 """
 
 from . import nn, testing
+from ._linear_cross_entropy import linear_cross_entropy
 from .classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -16,7 +17,6 @@ from .classification import (
     poly1_cross_entropy,
     sigmoid_focal_loss,
 )
-from ._linear_cross_entropy import linear_cross_entropy
 from .embedding import (
     contrastive_loss,
     cosine_embedding_loss,
@@ -59,6 +59,7 @@ from .segmentation import (
     lovasz_softmax_loss,
     tversky_loss,
 )
+from .sequence import ctc_loss
 
 __version__ = "0.1.0"
 
@@ -67,6 +68,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "ctc_loss",
     "focal_loss",
     "kl_div",
     "nll_loss",
