@@ -54,12 +54,6 @@ KNOWN_BUGS: dict[tuple[str, str], tuple[tuple[str, ...] | None, str]] = {
             "hinge_loss",
             "squared_hinge_loss",
             "categorical_hinge_loss",
-            "hinge_embedding_loss",
-            "margin_ranking_loss",
-            "triplet_margin_loss",
-            "triplet_margin_with_distance_loss",
-            "contrastive_loss",
-            "cosine_embedding_loss",
         )
     },
     ("nan", "rmse_loss"): (

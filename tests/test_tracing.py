@@ -74,32 +74,10 @@ def _case_log():
 
 
 # Bugs this suite found in code it does not own (xfail(strict=True): a fix flips them).
-_JIT_CLOSURE = (
-    "under jax.jit with the labels closed over (concrete), the labels-in-range check runs on "
-    "traced comparisons and raises TracerBoolConversionError (_lib check_labels_in_range / "
-    "the loss's own check: is_concrete(labels) is True but ops inside a jit trace are traced)"
-)
+# Fixed: under jax.jit with the labels closed over (concrete), the labels-in-range checks ran
+# on staged comparisons (TracerBoolConversionError); is_concrete now also asks whether a JAX
+# trace is active.
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    **{
-        ("jax-grad", n): _JIT_CLOSURE
-        for n in (
-            "cross_entropy",
-            "nll_loss",
-            "focal_loss",
-            "poly1_cross_entropy",
-            "multi_margin_loss",
-            "multilabel_margin_loss",
-            "dice_loss",
-            "jaccard_loss",
-            "tversky_loss",
-            "focal_tversky_loss",
-            "generalized_dice_loss",
-            "lovasz_softmax_loss",
-            "dice_ce_loss",
-            "dice_focal_loss",
-            "linear_cross_entropy",
-        )
-    },
     ("compile", "linear_cross_entropy"): (
         "linear_cross_entropy fails under torch.compile(fullgraph=True) on a non-mean "
         "reduction or a batch-resized call (not diagnosed)"

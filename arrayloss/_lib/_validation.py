@@ -82,6 +82,15 @@ def check_real_scalar(loss: str, arg: str, value: Any) -> float:
     return float(value)
 
 
+def _jax_trace_clean() -> bool:
+    """Whether no JAX transformation (jit, vmap, grad...) is tracing right now."""
+    try:
+        from jax._src.core import trace_state_clean
+    except ImportError:  # pragma: no cover - a future JAX without the private helper
+        return True
+    return bool(trace_state_clean())
+
+
 def is_concrete(x: Any, xp: Any) -> bool:
     """Whether the values of ``x`` can be read now without breaking tracing or laziness."""
     name = backend_name(xp)
@@ -90,7 +99,9 @@ def is_concrete(x: Any, xp: Any) -> bool:
     if name == "jax":
         import jax
 
-        return not isinstance(x, jax.core.Tracer)
+        # A concrete array closed over by a jitted function is not a Tracer, but every op on
+        # it inside the trace is staged: reading values is only safe outside any trace.
+        return not isinstance(x, jax.core.Tracer) and _jax_trace_clean()
     if name == "torch":
         import torch
 
