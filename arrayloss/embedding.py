@@ -494,6 +494,7 @@ def triplet_margin_with_distance_loss(
     out, _, (anchor, positive, negative) = promote_floating(
         name, xp, anchor=anchor, positive=positive, negative=negative
     )
+    dist: Callable[[Any, Any], Any]
     if distance_function is None:
 
         def dist(x1: Any, x2: Any) -> Any:
