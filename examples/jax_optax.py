@@ -53,14 +53,13 @@ def main() -> None:
 
     evaluate = jax.jit(loss_fn)
     rng = np.random.default_rng(0)
-    first = last = None
+    first = last = float(evaluate(params, x_train, y_train))  # before any step
     for _ in range(args.epochs):
         order = rng.permutation(len(x_train))
         for start in range(0, len(order) - 127, 128):
             idx = order[start:start + 128]
             params, state, _ = step(params, state, x_train[idx], y_train[idx])
         last = float(evaluate(params, x_train, y_train))
-        first = last if first is None else first
     accuracy = float(jnp.mean(jnp.argmax(forward(params, x_test), 1) == y_test))
     report(example="jax", initial_loss=first, final_loss=last, test_accuracy=accuracy)
 

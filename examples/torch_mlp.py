@@ -29,7 +29,8 @@ def main() -> None:
     if args.compile:
         criterion = torch.compile(criterion, fullgraph=True)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    first = last = None
+    with torch.no_grad():  # the loss before any step
+        first = last = float(arrayloss.cross_entropy(model(x_train), y_train))
     for _ in range(args.epochs):
         for idx in torch.randperm(len(x_train)).split(128):
             loss = criterion(model(x_train[idx]), y_train[idx])
@@ -38,7 +39,6 @@ def main() -> None:
             opt.step()
         with torch.no_grad():
             last = float(arrayloss.cross_entropy(model(x_train), y_train))
-        first = last if first is None else first
     with torch.no_grad():
         accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
     report(example="torch", initial_loss=first, final_loss=last, test_accuracy=accuracy)
