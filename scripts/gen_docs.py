@@ -75,7 +75,7 @@ def write_family_pages(reg: dict[str, Any]) -> list[str]:
         specs = sorted((s for s in reg.values() if s.family == fam), key=lambda s: s.name)
         lines = [f"# {FAMILY_TITLES.get(fam, fam.title())} losses", "",
                  "| loss | class | summary |", "| --- | --- | --- |"]
-        lines += [f"| [`{s.name}`](#{s.name.replace('_', '-')}) | `nn.{s.class_name}` | "
+        lines += [f"| [`{s.name}`](#{s.name}) | `nn.{s.class_name}` | "
                   f"{summary(s.func)} |" for s in specs]
         for s in specs:
             # The summary and formula come with the rendered docstring below.
@@ -102,7 +102,7 @@ def write_migration(reg: dict[str, Any]) -> None:
             continue
         lines += [f"## From {title}", "", "| peer | arrayloss | class |", "| --- | --- | --- |"]
         lines += [f"| `{peer}` | [`arrayloss.{s.name}`](api/{s.family}.md#"
-                  f"{s.name.replace('_', '-')}) | `arrayloss.nn.{s.class_name}` |"
+                  f"{s.name}) | `arrayloss.nn.{s.class_name}` |"
                   for peer, s in rows]
         lines.append("")
     (DOCS / "migration.md").write_text("\n".join(lines))
