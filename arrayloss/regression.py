@@ -288,7 +288,12 @@ def huber_loss(
     if weight is None and (native := native_loss(name, xp)) is not None:
         return finish(native(input, target, reduction=reduction, delta=delta), out, xp)
     ad = xp.abs(input - target)
-    loss = xp.where(ad < delta, 0.5 * ad * ad, delta * (ad - 0.5 * delta))
+    # e (ad - e / 2) with e = min(ad, delta) is 0.5 * ad * ad below delta and
+    # delta * (ad - 0.5 * delta) above, rounded exactly like torch's two branches, with no
+    # select: XLA on CPU does not fuse a select into the reduction that follows (3x slower
+    # under jax.jit than optax's huber_loss at 10^7 elements).
+    e = xp.clip(ad, max=delta)
+    loss = e * (ad - 0.5 * e)
     if weight is not None:
         loss = loss * weight  # torch: the weighted mean is mean(w * l)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
