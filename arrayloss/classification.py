@@ -30,10 +30,12 @@ from ._lib import (
     register,
 )
 from ._lib._compat import device as _device
+from ._lib._compat import isdtype
 from ._lib._primitives import (
     log_sigmoid,
     log_softmax,
     logsumexp,
+    native_checks_labels,
     sigmoid,
     take_along_axis,
     xlogy,
@@ -101,17 +103,29 @@ def _index_target_shape(input: Any, cax: int) -> tuple[int, ...]:
 
 
 def _check_target(
-    loss: str, input: Any, target: Any, cax: int, xp: Any, *, probs: bool, ignore_index: Any
-) -> bool:
-    """Validate ``target``; True for class probabilities (floating), False for indices."""
-    if probs and xp.isdtype(target.dtype, "real floating"):
+    loss: str,
+    input: Any,
+    target: Any,
+    cax: int,
+    xp: Any,
+    *,
+    probs: bool,
+    ignore_index: Any,
+    check_labels: bool = True,
+) -> tuple[bool, bool]:
+    """Validate ``target``. Returns ``(probabilities, all_valid)``: True for class
+    probabilities (floating), False for indices; ``all_valid`` when every index was seen to
+    lie in [0, C) and ``ignore_index`` is not a class, so no target is ignored and the
+    loss may skip its ignore mask (False whenever the labels were not read: traced, lazy,
+    or ``check_labels=False`` because the native kernel checks them)."""
+    if probs and isdtype(target.dtype, "real floating", xp):
         if tuple(target.shape) != tuple(input.shape):
             raise ValueError(
                 f"{loss}: `target` holds class probabilities (floating dtype) and must have "
                 f"the input's shape {shape_str(input.shape)}, got {shape_str(target.shape)}; "
                 f"class indices need an integer dtype"
             )
-        return True
+        return True, False
     check_index_target(loss, "target", target, xp)
     want = _index_target_shape(input, cax)
     if tuple(target.shape) != want:
@@ -120,17 +134,45 @@ def _check_target(
             f"(the input's shape {shape_str(input.shape)} without the class dimension {cax}), "
             f"got {shape_str(target.shape)}"
         )
+    if not check_labels:
+        return False, False
+    num_classes = input.shape[cax]
+    in_range = _check_labels(loss, target, num_classes, ignore_index, xp)
+    return False, in_range and not 0 <= ignore_index < num_classes
+
+
+def _check_labels(loss: str, target: Any, num_classes: int, ignore_index: int, xp: Any) -> bool:
     if not _representable(ignore_index, target, xp):
-        ignore_index = None
-    check_labels_in_range(loss, "target", target, input.shape[cax], xp, ignore_index=ignore_index)
-    return False
+        ignore_index = None  # type: ignore[assignment]
+    return check_labels_in_range(loss, "target", target, num_classes, xp, ignore_index=ignore_index)
+
+
+def _call_native(native: Any, args: tuple[Any, ...], kwargs: dict[str, Any], recheck: Any) -> Any:
+    """``native(*args, **kwargs)``; when it raises and ``recheck`` is given (the kernel checks
+    the labels itself: ``native_checks_labels``), run arrayloss's label check first so a bad
+    label raises arrayloss's ValueError, not the backend's IndexError."""
+    try:
+        return native(*args, **kwargs)
+    except (IndexError, RuntimeError) as err:
+        if recheck is None:
+            raise
+        error = err
+    recheck()
+    raise error
+
+
+_IINFO: dict[tuple[int, Any], tuple[int, int]] = {}
 
 
 def _representable(value: int, target: Any, xp: Any) -> bool:
     """Whether ``value`` fits ``target``'s integer dtype (-100 does not fit uint8: then no
     target can equal it, and comparing would overflow on strict array libraries)."""
-    info = xp.iinfo(target.dtype)
-    return info.min <= value <= info.max
+    key = (id(xp), target.dtype)
+    bounds = _IINFO.get(key)
+    if bounds is None:
+        info = xp.iinfo(target.dtype)
+        bounds = _IINFO[key] = (int(info.min), int(info.max))
+    return bounds[0] <= value <= bounds[1]
 
 
 def _class_view(w: Any, ndim: int, cax: int, xp: Any) -> Any:
@@ -140,17 +182,23 @@ def _class_view(w: Any, ndim: int, cax: int, xp: Any) -> Any:
     return xp.reshape(w, tuple(shape))
 
 
-def _pick(logp: Any, target: Any, cax: int, ignore_index: int, xp: Any) -> tuple[Any, Any, Any]:
+def _pick(
+    logp: Any, target: Any, cax: int, ignore_index: int, xp: Any, all_valid: bool = False
+) -> tuple[Any, Any, Any]:
     """``logp`` at the target class, the validity mask, and the gather-safe target.
 
     Ignored positions gather class 0 (any valid index) and are masked by the caller with
-    ``where``, so neither their value nor their gradient reaches the result.
+    ``where``, so neither their value nor their gradient reaches the result. With
+    ``all_valid`` (no target is ignored, see ``_check_target``) the mask is None.
     """
-    if _representable(ignore_index, target, xp):
+    if all_valid:
+        valid, safe = None, target
+    elif _representable(ignore_index, target, xp):
         valid = target != ignore_index
     else:
         valid = xp.ones(target.shape, dtype=xp.bool, device=_device(target))
-    safe = xp.where(valid, target, xp.zeros_like(target))
+    if valid is not None:
+        safe = xp.where(valid, target, xp.zeros_like(target))
     index_dtype = _index_dtype(xp)
     if safe.dtype != index_dtype:
         # gathers take the library's indexing dtype (torch: int64 only); target-sized cast
@@ -170,17 +218,19 @@ def _index_dtype(xp: Any) -> Any:
 
 
 def _target_weight(weight: Any, safe: Any, valid: Any, dtype: Any, xp: Any) -> Any:
-    """The class weight of each target (1 without ``weight``), 0 where ignored."""
+    """The class weight of each target (1 without ``weight``), 0 where ignored; None (every
+    weight 1) without ``weight`` when ``valid`` is None (no target ignored)."""
     if weight is None:
-        return xp.astype(valid, dtype)
+        return None if valid is None else xp.astype(valid, dtype)
     w = xp.reshape(xp.take(weight, xp.reshape(safe, (-1,)), axis=0), tuple(safe.shape))
-    return xp.where(valid, w, xp.zeros_like(w))
+    return w if valid is None else xp.where(valid, w, xp.zeros_like(w))
 
 
 def _weighted_mean_reduce(loss: Any, denom: Any, reduction: str, xp: Any) -> Any:
     """``loss`` already carries its weights; ``mean`` divides by the summed weights (torch's
-    nll_loss: 0/0 = nan when every target is ignored or weighs 0)."""
-    if reduction == "mean":
+    nll_loss: 0/0 = nan when every target is ignored or weighs 0). ``denom`` None: every
+    weight is 1, the plain mean."""
+    if reduction == "mean" and denom is not None:
         return xp.sum(loss) / xp.sum(denom)
     return reduce(loss, reduction, xp=xp)
 
@@ -284,7 +334,11 @@ def cross_entropy(
     cax = _class_axis(name, input, axis)
     num_classes = input.shape[cax]
     _check_class_weight(name, weight, num_classes, xp)
-    probs = _check_target(name, input, target, cax, xp, probs=True, ignore_index=ignore_index)
+    native = native_loss(name, xp)
+    defer = native is not None and native_checks_labels(name, target, xp)
+    probs, all_valid = _check_target(
+        name, input, target, cax, xp, probs=True, ignore_index=ignore_index, check_labels=not defer
+    )
     if probs:
         out, _, (input, target, weight) = promote_floating(
             name, xp, input=input, target=target, weight=weight
@@ -292,32 +346,30 @@ def cross_entropy(
     else:
         out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
 
-    if (native := native_loss(name, xp)) is not None:
+    if native is not None:
+        recheck = None
+        if defer and not probs:
+            recheck = lambda: _check_labels(name, target, num_classes, ignore_index, xp)
         if input.ndim > 1 and cax != 1:
             input = xp.moveaxis(input, cax, 1)
             if probs:
                 target = xp.moveaxis(target, cax, 1)
-        return finish(
-            native(
-                input,
-                target,
-                weight=weight,
-                ignore_index=ignore_index,
-                reduction=reduction,
-                label_smoothing=ls,
-            ),
-            out,
-            xp,
-        )
+        kwargs = {
+            "weight": weight,
+            "ignore_index": ignore_index,
+            "reduction": reduction,
+            "label_smoothing": ls,
+        }
+        return finish(_call_native(native, (input, target), kwargs, recheck), out, xp)
 
     if not probs and ls == 0:
         # log p at the target = x_t - logsumexp(x): the (N, C) log-probabilities are never
         # materialised (XLA on CPU does not fuse a gather into its producer: log_softmax
         # then a gather ran 3x slower than optax under jax.jit at (8192, 1280)).
         lse = logsumexp(input, axis=cax, xp=xp)
-        x_t, valid, safe = _pick(input, target, cax, ignore_index, xp)
+        x_t, valid, safe = _pick(input, target, cax, ignore_index, xp, all_valid)
         w_t = _target_weight(weight, safe, valid, x_t.dtype, xp)
-        loss = -w_t * (x_t - lse)
+        loss = lse - x_t if w_t is None else -w_t * (x_t - lse)
         return finish(_weighted_mean_reduce(loss, w_t, reduction, xp), out, xp)
 
     logp = log_softmax(input, axis=cax, xp=xp)
@@ -404,22 +456,28 @@ def nll_loss(
     ignore_index = _check_int(name, "ignore_index", ignore_index)
     check_floating(name, "input", input, xp)
     cax = _class_axis(name, input, axis)
-    _check_class_weight(name, weight, input.shape[cax], xp)
-    _check_target(name, input, target, cax, xp, probs=False, ignore_index=ignore_index)
+    num_classes = input.shape[cax]
+    _check_class_weight(name, weight, num_classes, xp)
+    native = native_loss(name, xp)
+    defer = native is not None and native_checks_labels(name, target, xp)
+    _, all_valid = _check_target(
+        name, input, target, cax, xp, probs=False, ignore_index=ignore_index, check_labels=not defer
+    )
     out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
 
-    if (native := native_loss(name, xp)) is not None:
+    if native is not None:
+        recheck = None
+        if defer:
+            recheck = lambda: _check_labels(name, target, num_classes, ignore_index, xp)
         if input.ndim > 1 and cax != 1:
             input = xp.moveaxis(input, cax, 1)
-        return finish(
-            native(input, target, weight=weight, ignore_index=ignore_index, reduction=reduction),
-            out,
-            xp,
-        )
+        kwargs = {"weight": weight, "ignore_index": ignore_index, "reduction": reduction}
+        return finish(_call_native(native, (input, target), kwargs, recheck), out, xp)
 
-    picked, valid, safe = _pick(input, target, cax, ignore_index, xp)
+    picked, valid, safe = _pick(input, target, cax, ignore_index, xp, all_valid)
     w_t = _target_weight(weight, safe, valid, picked.dtype, xp)
-    return finish(_weighted_mean_reduce(-w_t * picked, w_t, reduction, xp), out, xp)
+    loss = -picked if w_t is None else -w_t * picked
+    return finish(_weighted_mean_reduce(loss, w_t, reduction, xp), out, xp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -938,7 +996,7 @@ def poly1_cross_entropy(
     check_floating(name, "input", input, xp)
     cax = _class_axis(name, input, axis)
     _check_class_weight(name, weight, input.shape[cax], xp)
-    probs = _check_target(name, input, target, cax, xp, probs=True, ignore_index=ignore_index)
+    probs, _ = _check_target(name, input, target, cax, xp, probs=True, ignore_index=ignore_index)
     if probs:
         if weight is not None:
             raise ValueError(

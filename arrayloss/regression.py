@@ -292,7 +292,7 @@ def huber_loss(
     # delta * (ad - 0.5 * delta) above, rounded exactly like torch's two branches, with no
     # select: XLA on CPU does not fuse a select into the reduction that follows (3x slower
     # under jax.jit than optax's huber_loss at 10^7 elements).
-    e = xp.clip(ad, max=delta)
+    e = xp.minimum(ad, delta)  # (clip costs NumPy 7 us at tiny sizes, minimum 0.6 us)
     loss = e * (ad - 0.5 * e)
     if weight is not None:
         loss = loss * weight  # torch: the weighted mean is mean(w * l)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._compat import isdtype
 from ._validation import check_floating
 
 __all__ = ["compute_dtype", "finish", "promote_floating"]
@@ -28,16 +29,8 @@ def _is_low_precision(dtype: Any, xp: Any) -> bool:
     return low
 
 
-_FLOATING: dict[tuple[int, Any], bool] = {}
-
-
 def _is_real_floating(dtype: Any, xp: Any) -> bool:
-    # xp.isdtype costs about a microsecond per call on torch; a dtype's kind never changes.
-    key = (id(xp), dtype)
-    floating = _FLOATING.get(key)
-    if floating is None:
-        floating = _FLOATING[key] = bool(xp.isdtype(dtype, "real floating"))
-    return floating
+    return isdtype(dtype, "real floating", xp)
 
 
 def compute_dtype(dtype: Any, xp: Any) -> Any:
@@ -45,9 +38,7 @@ def compute_dtype(dtype: Any, xp: Any) -> Any:
     return xp.float32 if _is_low_precision(dtype, xp) else dtype
 
 
-def promote_floating(
-    loss: str, xp: Any, /, **arrays: Any
-) -> tuple[Any, Any, list[Any]]:
+def promote_floating(loss: str, xp: Any, /, **arrays: Any) -> tuple[Any, Any, list[Any]]:
     """Promote a loss's arrays to one floating dtype.
 
     The first keyword array is the loss's ``input`` and must be floating. Later ones that are

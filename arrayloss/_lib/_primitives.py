@@ -29,6 +29,7 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "native_checks_labels",
     "native_loss",
     "one_hot",
     "sigmoid",
@@ -36,6 +37,7 @@ __all__ = [
     "softplus",
     "stop_gradient",
     "take_along_axis",
+    "value_range",
     "xlogy",
 ]
 
@@ -150,6 +152,11 @@ def _generic_stop_gradient(x: Any, /, *, xp: Any) -> Any:
     return x  # libraries without autodiff have no gradient to stop
 
 
+def _generic_value_range(x: Any, /, *, xp: Any) -> tuple[int, int]:
+    """``(min, max)`` of a non-empty concrete integer array, as Python ints (label checks)."""
+    return int(xp.min(x)), int(xp.max(x))
+
+
 # ---------------------------------------------------------------------------------------------
 # The native-override table: (primitive, backend) -> factory(xp) -> kernel | None
 # ---------------------------------------------------------------------------------------------
@@ -163,6 +170,10 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         if axis not in (-1, indices.ndim):
             return _generic_one_hot(indices, num_classes, dtype=dtype, axis=axis, xp=xp)
         return F.one_hot(indices.long(), num_classes).to(dtype)
+
+    def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
+        lo, hi = torch.aminmax(x)  # one pass instead of min and max
+        return int(lo), int(hi)
 
     return {
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: torch.logsumexp(
@@ -179,6 +190,7 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "take_along_axis": lambda x, i, /, *, axis, xp: torch.gather(x, axis, i.long()),
         "one_hot": one_hot_,
         "stop_gradient": lambda x, /, *, xp: x.detach(),
+        "value_range": value_range_,
         # Whole-loss kernels: called only when every option maps exactly (no weight=).
         "mse_loss": lambda x, y, /, *, reduction: F.mse_loss(x, y, reduction=reduction),
         "l1_loss": lambda x, y, /, *, reduction: F.l1_loss(x, y, reduction=reduction),
@@ -190,9 +202,14 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         ),
         # Index targets of any integer dtype go in as int64 (torch's kernels take only that).
         "cross_entropy": lambda x, t, /, *, weight, ignore_index, reduction, label_smoothing: (
-            F.cross_entropy(x, t if t.is_floating_point() else t.long(), weight=weight,
-                            ignore_index=ignore_index, reduction=reduction,
-                            label_smoothing=label_smoothing)
+            F.cross_entropy(
+                x,
+                t if t.is_floating_point() else t.long(),
+                weight=weight,
+                ignore_index=ignore_index,
+                reduction=reduction,
+                label_smoothing=label_smoothing,
+            )
         ),
         "nll_loss": lambda x, t, /, *, weight, ignore_index, reduction: F.nll_loss(
             x, t.long(), weight=weight, ignore_index=ignore_index, reduction=reduction
@@ -240,8 +257,35 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
 def _numpy_natives() -> dict[str, Callable[..., Any]]:
     import numpy as np
 
+    def logsumexp_(x: Any, /, *, axis: int, keepdims: bool = False, xp: Any) -> Any:
+        # The generic formula (same roundings), on the ufuncs directly (array-api-compat's
+        # wrappers and np.max/np.sum cost a few microseconds per call at small sizes) and
+        # with one (N, C) temporary: exp runs in place on the shifted copy.
+        m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        finite = np.isfinite(m)
+        if not finite.all():  # NumPy is always eager: branch on the values
+            m = np.where(finite, m, np.zeros((), dtype=m.dtype))
+        e = x - m
+        np.exp(e, out=e)
+        out = np.log(np.add.reduce(e, axis=axis, keepdims=True))
+        out += m
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    def take_along_axis_(x: Any, i: Any, /, *, axis: int, xp: Any) -> Any:
+        # np.take_along_axis builds an index grid per call (~4 us); the common (N, C) case
+        # with one index per row is a fancy index.
+        if x.ndim == 2 and axis in (1, -1) and i.shape == (x.shape[0], 1):
+            return x[np.arange(x.shape[0])[:, None], i]
+        return np.take_along_axis(x, i, axis=axis)
+
+    def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
+        return int(np.minimum.reduce(x, axis=None)), int(np.maximum.reduce(x, axis=None))
+
     # NumPy alone (no SciPy): logaddexp is a fused, stable softplus.
     return {
+        "logsumexp": logsumexp_,
+        "take_along_axis": take_along_axis_,
+        "value_range": value_range_,
         "softplus": lambda x, /, *, xp: np.logaddexp(np.zeros((), dtype=x.dtype), x),
         "log_sigmoid": lambda x, /, *, xp: -np.logaddexp(np.zeros((), dtype=x.dtype), -x),
     }
@@ -281,6 +325,24 @@ def native_loss(name: str, xp: Any) -> Callable[..., Any] | None:
     return _natives_for(xp).get(name)
 
 
+# Whole-loss kernels that raise on out-of-range class indices by themselves, synchronously,
+# on CPU (torch's nll/cross-entropy kernels: IndexError "Target 5 is out of bounds"): the loss
+# calls them first and runs its own label check (for arrayloss's error message) only when
+# they raise, instead of reading the labels' min and max on every call.
+_CHECKS_LABELS_ON_CPU = {"torch": frozenset({"cross_entropy", "nll_loss"})}
+
+
+def native_checks_labels(name: str, target: Any, xp: Any) -> bool:
+    """Whether ``native_loss(name, xp)`` raises on bad labels in ``target`` by itself (on
+    CUDA it would be an asynchronous device assert: arrayloss checks first there)."""
+    if _FORCE_GENERIC:
+        return False
+    names = _CHECKS_LABELS_ON_CPU.get(backend_name(xp))
+    if names is None or name not in names:
+        return False
+    return getattr(getattr(target, "device", None), "type", None) == "cpu"
+
+
 def _primitive(
     name: str, generic: Callable[..., Any], *, semantic: bool = False
 ) -> Callable[..., Any]:
@@ -312,3 +374,4 @@ xlogy = _primitive("xlogy", _generic_xlogy)
 take_along_axis = _primitive("take_along_axis", _generic_take_along_axis)
 one_hot = _primitive("one_hot", _generic_one_hot)
 stop_gradient = _primitive("stop_gradient", _generic_stop_gradient, semantic=True)
+value_range = _primitive("value_range", _generic_value_range)

@@ -12,7 +12,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ._compat import backend_name
+from ._compat import backend_name, isdtype
+from ._primitives import value_range
 
 __all__ = [
     "REDUCTIONS",
@@ -43,7 +44,7 @@ def check_reduction(loss: str, reduction: object, allowed: tuple[str, ...] = RED
 
 def check_floating(loss: str, arg: str, x: Any, xp: Any) -> None:
     """``x`` must have a real floating dtype (integer/bool inputs are a TypeError, as in torch)."""
-    if not xp.isdtype(x.dtype, "real floating"):
+    if not isdtype(x.dtype, "real floating", xp):
         raise TypeError(
             f"{loss}: `{arg}` must have a real floating dtype (float16, bfloat16, float32 or "
             f"float64), got {x.dtype}; cast it first, e.g. xp.astype({arg}, xp.float32)"
@@ -52,7 +53,7 @@ def check_floating(loss: str, arg: str, x: Any, xp: Any) -> None:
 
 def check_index_target(loss: str, arg: str, x: Any, xp: Any) -> None:
     """``x`` must hold class indices: any integer dtype (int32 from JAX included)."""
-    if not xp.isdtype(x.dtype, "integral"):
+    if not isdtype(x.dtype, "integral", xp):
         raise TypeError(
             f"{loss}: `{arg}` holds class indices and must have an integer dtype, got "
             f"{x.dtype}; for class probabilities pass a floating `{arg}` of the input's shape"
@@ -119,20 +120,22 @@ def check_labels_in_range(
     xp: Any,
     *,
     ignore_index: int | None = None,
-) -> None:
+) -> bool:
     """Class indices must lie in ``[0, num_classes)`` (``ignore_index`` excepted).
 
     Only checked on concrete arrays; this is the one place a loss reads array values.
+    Returns True when every index was seen to lie in ``[0, num_classes)`` (a loss may then
+    skip its ``ignore_index`` mask), False when unchecked, empty or some are ignored.
     """
     if not is_concrete(target, xp):
-        return
+        return False
     if math.prod(target.shape) == 0:
-        return
+        return False
     # Fast path, the common case: two reductions and two scalar reads (about half the cost
     # of the elementwise mask below at small sizes, which dominates a loss's overhead there).
-    lo, hi = int(xp.min(target)), int(xp.max(target))
+    lo, hi = value_range(target, xp=xp)  # one pass on torch, the bare ufuncs on NumPy
     if lo >= 0 and hi < num_classes:
-        return
+        return True
     valid = (target >= 0) & (target < num_classes)
     if ignore_index is not None:
         valid = valid | (target == ignore_index)
@@ -145,3 +148,4 @@ def check_labels_in_range(
             f"{loss}: `{arg}` holds class indices that must lie in [0, {num_classes - 1}]"
             f"{extra}, found {example}"
         )
+    return False
