@@ -67,16 +67,12 @@ def _class_axis(loss: str, input: Any, axis: Any) -> int:
         raise TypeError(f"{loss}: `axis` must be an int, got {type(axis).__name__}")
     if input.ndim == 0:
         raise ValueError(f"{loss}: `input` must have a class dimension, got a 0-d array")
-    if input.ndim == 1:
+    ndim = input.ndim
+    if ndim == 1:
         return 0
-    check_option(
-        loss,
-        "axis",
-        axis,
-        -input.ndim <= axis < input.ndim,
-        f"a valid dimension of the {input.ndim}-d input",
-    )
-    return axis % input.ndim
+    if not -ndim <= axis < ndim:
+        check_option(loss, "axis", axis, False, f"a valid dimension of the {ndim}-d input")
+    return axis % ndim
 
 
 def _check_class_weight(
@@ -96,10 +92,6 @@ def _check_int(loss: str, arg: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{loss}: `{arg}` must be an int, got {type(value).__name__}")
     return value
-
-
-def _index_target_shape(input: Any, cax: int) -> tuple[int, ...]:
-    return tuple(s for i, s in enumerate(input.shape) if i != cax)
 
 
 def _check_target(
@@ -127,7 +119,8 @@ def _check_target(
             )
         return True, False
     check_index_target(loss, "target", target, xp)
-    want = _index_target_shape(input, cax)
+    shape = tuple(input.shape)
+    want = shape[:cax] + shape[cax + 1 :]
     if tuple(target.shape) != want:
         raise ValueError(
             f"{loss}: `target` holds class indices and must have shape {shape_str(want)} "

@@ -168,3 +168,54 @@ def test_out_of_range_labels_raise_eagerly():
         al.cross_entropy(x, np.array([0, 3]))
     with pytest.raises(ValueError, match=r"focal_loss: `target` .*found -1"):
         al.focal_loss(x, np.array([0, -1]))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize(
+    "bad, kwargs",
+    [
+        (5, {}),
+        (-1, {"reduction": "none"}),
+        (-100, {"ignore_index": 0}),
+        (7, {"label_smoothing": 0.2, "reduction": "sum"}),
+    ],
+)
+def test_torch_cpu_bad_labels_raise_arrayloss_error(loss, bad, kwargs):
+    """On torch CPU the native kernel checks the labels (arrayloss's check runs only when it
+    raises): the error is still arrayloss's ValueError, with nothing chained from torch."""
+    if loss == "nll_loss":
+        kwargs = {k: v for k, v in kwargs.items() if k != "label_smoothing"}
+    f = getattr(al, loss)
+    x = torch.randn(4, 5)
+    for t in (torch.tensor([0, 1, bad, 2]), torch.tensor([[0, 1], [bad, 2]])):
+        xx = x if t.ndim == 1 else torch.randn(2, 5, 2)
+        with pytest.raises(ValueError, match=rf"^{loss}: `target` .*found {bad}") as info:
+            f(xx, t, **kwargs)
+        assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+@pytest.mark.parametrize("generic", [False, True])
+@pytest.mark.parametrize("ignore_index", [-100, 0, 2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_unmasked_fast_path_equals_torch(generic, ignore_index, reduction):
+    """Labels seen in range skip the ignore mask unless ``ignore_index`` is a class: the
+    NumPy results equal torch's with and without weights, ignore_index in or out of [0, C)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((6, 4))
+    t = np.array([0, 1, 2, 3, 2, 1])
+    w = rng.random(4) + 0.5
+    for weight in (None, w):
+        tw = None if weight is None else torch.from_numpy(weight)
+        for loss in ("cross_entropy", "nll_loss"):
+            with force_generic(generic):
+                got = getattr(al, loss)(
+                    x, t, weight=weight, ignore_index=ignore_index, reduction=reduction
+                )
+            ref = getattr(F, loss)(
+                torch.from_numpy(x),
+                torch.from_numpy(t),
+                weight=tw,
+                ignore_index=ignore_index,
+                reduction=reduction,
+            )
+            np.testing.assert_allclose(np.asarray(got), ref.numpy(), rtol=1e-12, atol=1e-15)

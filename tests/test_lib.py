@@ -293,3 +293,48 @@ def test_float16_sum_does_not_overflow(backend):
 def test_integer_input_is_type_error():
     with pytest.raises(TypeError, match=r"^mse_loss: `input` must have a real floating dtype"):
         arrayloss.mse_loss(np.ones(3, dtype=np.int64), np.ones(3))
+
+
+def test_value_range(backend, path):
+    t = backend.asarray(np.array([[3, -7], [12, 0]]))
+    if not is_concrete(t, backend.xp):
+        assert backend.name == "dask"
+        return
+    with force_generic(path == "generic"):
+        lo, hi = P.value_range(t, xp=backend.xp)
+    assert (lo, hi) == (-7, 12) and type(lo) is int and type(hi) is int
+
+
+def test_labels_in_range_reports_whether_all_were_in_range(backend):
+    """True only when every label was read and lies in [0, C) (a loss then skips its
+    ignore mask); False with an ignored label, when empty, or when not read (lazy Dask)."""
+    xp = backend.xp
+    ok = backend.asarray(np.array([0, 3, 1]))
+    if not is_concrete(ok, xp):
+        assert check_labels_in_range("l", "target", ok, 4, xp) is False
+        return
+    assert check_labels_in_range("l", "target", ok, 4, xp) is True
+    ignored = backend.asarray(np.array([0, -100, 1]))
+    assert check_labels_in_range("l", "target", ignored, 4, xp, ignore_index=-100) is False
+    empty = backend.asarray(np.zeros((0,), dtype=np.int64))
+    assert check_labels_in_range("l", "target", empty, 4, xp) is False
+
+
+def test_native_checks_labels_only_torch_cpu(backend):
+    t = backend.asarray(np.array([0, 1]))
+    expected = backend.name == "torch"
+    assert P.native_checks_labels("cross_entropy", t, backend.xp) is expected
+    assert P.native_checks_labels("focal_loss", t, backend.xp) is False
+    with force_generic():
+        assert P.native_checks_labels("cross_entropy", t, backend.xp) is False
+
+
+def test_cached_isdtype_agrees_with_namespace(backend):
+    from arrayloss._lib._compat import isdtype
+
+    xp = backend.xp
+    for dt in ("float32", "float64"):
+        x = backend.asarray(np.zeros(2), dt)
+        for kind in ("real floating", "integral", ("integral", "bool")):
+            assert isdtype(x.dtype, kind, xp) == xp.isdtype(x.dtype, kind)
+            assert isdtype(x.dtype, kind, xp) == xp.isdtype(x.dtype, kind)  # cached

@@ -45,22 +45,25 @@ def promote_floating(loss: str, xp: Any, /, **arrays: Any) -> tuple[Any, Any, li
     floating take part in promotion; integer/boolean ones are cast; ``None`` and Python
     scalars pass through. Returns ``(result_dtype, compute_dtype, arrays_cast)``.
     """
-    items = list(arrays.items())
-    first_name, first = items[0]
-    if not _is_real_floating(first.dtype, xp):
-        check_floating(loss, first_name, first, xp)  # raises the documented TypeError
+    values = list(arrays.values())
+    first = values[0]
     out = first.dtype
-    floats = [first]
-    for _, a in items[1:]:
-        if a is not None and hasattr(a, "dtype") and _is_real_floating(a.dtype, xp):
-            floats.append(a)
-            if out is not None and a.dtype != out:
-                out = None
-    if out is None:  # mixed floating dtypes: the standard's promotion
+    if not _is_real_floating(out, xp):
+        check_floating(loss, next(iter(arrays)), first, xp)  # raises the documented TypeError
+    floats = None
+    for a in values[1:]:
+        if a is None or not hasattr(a, "dtype"):
+            continue
+        if a.dtype != out and _is_real_floating(a.dtype, xp):
+            floats = [v for v in values if hasattr(v, "dtype") and _is_real_floating(v.dtype, xp)]
+            break
+    if floats is not None:  # mixed floating dtypes: the standard's promotion
         out = xp.result_type(*floats)
     work = compute_dtype(out, xp)
+    if work is out and all(a is None for a in values[1:]):
+        return out, work, values  # the common call: one floating input, nothing to cast
     cast = []
-    for _, a in items:
+    for a in values:
         if a is None or not hasattr(a, "dtype") or a.dtype == work:
             cast.append(a)
         else:

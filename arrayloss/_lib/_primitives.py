@@ -171,6 +171,11 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             return _generic_one_hot(indices, num_classes, dtype=dtype, axis=axis, xp=xp)
         return F.one_hot(indices.long(), num_classes).to(dtype)
 
+    # targets F.cross_entropy takes as they are: int64 indices and floating probabilities
+    _TORCH_CE_TARGET = frozenset(
+        {torch.int64, torch.float16, torch.bfloat16, torch.float32, torch.float64}
+    )
+
     def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
         lo, hi = torch.aminmax(x)  # one pass instead of min and max
         return int(lo), int(hi)
@@ -204,7 +209,7 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "cross_entropy": lambda x, t, /, *, weight, ignore_index, reduction, label_smoothing: (
             F.cross_entropy(
                 x,
-                t if t.is_floating_point() else t.long(),
+                t if t.dtype in _TORCH_CE_TARGET else t.long(),
                 weight=weight,
                 ignore_index=ignore_index,
                 reduction=reduction,
@@ -212,7 +217,11 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             )
         ),
         "nll_loss": lambda x, t, /, *, weight, ignore_index, reduction: F.nll_loss(
-            x, t.long(), weight=weight, ignore_index=ignore_index, reduction=reduction
+            x,
+            t if t.dtype == torch.int64 else t.long(),
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
         ),
         "binary_cross_entropy": lambda x, y, /, *, weight, reduction: F.binary_cross_entropy(
             x, y, weight=weight, reduction=reduction
