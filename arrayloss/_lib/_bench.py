@@ -279,13 +279,32 @@ def _seg_binary(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ..
     ), {}
 
 
+def _ctc_sample(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
+    """CTC log-probabilities (T, N, C) of about n * c elements, padded targets (N, S) in
+    [1, C) (0 is the blank), full input lengths and target lengths S."""
+    k = max(3, min(c, 20))
+    b = max(1, min(n, 16))
+    t = max(8, (n * c) // (b * k))
+    s_len = max(1, min(t // 3, 10))
+    log_probs = _log_softmax(rng.standard_normal((t, b, k)), axis=2)
+    targets = rng.integers(1, k, (b, s_len))
+    return (
+        log_probs,
+        targets,
+        np.full((b,), t, dtype=np.int64),
+        np.full((b,), s_len, dtype=np.int64),
+    ), {}
+
+
 KINDS["seg_logits_index"] = _seg_sample
 KINDS["seg_binary"] = _seg_binary
+KINDS["ctc"] = _ctc_sample
 
 # Known losses -> kind. Losses not listed get the first kind of ``_FALLBACK_ORDER`` that they
 # accept (see :func:`sample_kind`); list one here when that guess would be wrong or slow.
 SAMPLE_KINDS: dict[str, str] = {
     "cross_entropy": "logits_index",
+    "ctc_loss": "ctc",
     "linear_cross_entropy": "hidden_weight_index",
     "nll_loss": "logprobs_index",
     "binary_cross_entropy": "probs_binary",
