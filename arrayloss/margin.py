@@ -50,8 +50,16 @@ _FAMILY = "classification"
 
 def _positive_part(z: Any, xp: Any) -> Any:
     """max(z, 0) as a ``where``: its gradient is 0 at z == 0 (torch's margin kernels use
-    ``z > 0`` too), where ``maximum`` would split it."""
+    ``z > 0`` too), where ``maximum`` would split it. A NaN ``z`` gives 0, as torch's
+    multi_margin/multilabel_margin kernels (``if (z > 0) sum += z``) do."""
     return xp.where(z > 0, z, xp.zeros_like(z))
+
+
+def _hinge_part(z: Any, xp: Any) -> Any:
+    """max(z, 0) for Keras's hinges, gradient 0 at z == 0 as ``_positive_part``, but a NaN
+    ``z`` propagates (the test ``z <= 0`` is false for NaN), as ``ops.maximum`` in Keras and
+    ``torch.clamp_min`` do."""
+    return xp.where(z <= 0, xp.zeros_like(z), z)
 
 
 def _check_broadcastable(loss: str, arg: str, w: Any, shape: tuple[int, ...]) -> None:
@@ -442,7 +450,7 @@ def _hinge_prepare(name: str, input: Any, target: Any, reduction: str, xp: Any) 
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     margin = 1 - _keras_hinge_labels(target, xp) * input
-    return xp, out, _positive_part(margin, xp)
+    return xp, out, _hinge_part(margin, xp)
 
 
 @register(
@@ -632,5 +640,5 @@ def categorical_hinge_loss(
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     positive = xp.sum(target * input, axis=axis)
     negative = xp.max((1 - target) * input, axis=axis)
-    loss = _positive_part(negative - positive + 1, xp)
+    loss = _hinge_part(negative - positive + 1, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)

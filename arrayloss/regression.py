@@ -230,10 +230,11 @@ def rmse_loss(
     diff = input - target
     sq = _reduce(diff * diff, weight, reduction, xp)
     # sqrt'(0) = inf: evaluate sqrt on a positive stand-in where sq == 0 so the gradient
-    # there is 0 rather than 0 * inf = nan.
-    positive = sq > 0
-    safe = xp.where(positive, sq, xp.ones_like(sq))
-    return finish(xp.where(positive, xp.sqrt(safe), xp.zeros_like(sq)), out, xp)
+    # there is 0 rather than 0 * inf = nan. The mask is ``sq == 0``, not ``sq > 0``, so a NaN
+    # squared error reaches the root and propagates (as torch.sqrt(mse_loss) does).
+    zero = sq == 0
+    safe = xp.where(zero, xp.ones_like(sq), sq)
+    return finish(xp.where(zero, xp.zeros_like(sq), xp.sqrt(safe)), out, xp)
 
 
 @register(

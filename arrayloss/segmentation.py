@@ -227,9 +227,10 @@ def _overlap_stats(
 
 def _safe_ratio(num: Any, den: Any, xp: Any) -> Any:
     """num / den, and 1 (perfect overlap) where den == 0: a class absent from prediction
-    and target with ``smooth_dr=0``. The inner where keeps the gradient finite there."""
-    ok = den > 0
-    return xp.where(ok, num / xp.where(ok, den, xp.ones_like(den)), xp.ones_like(den))
+    and target with ``smooth_dr=0``. The inner where keeps the gradient finite there. The
+    mask is ``den == 0`` (not ``den > 0``) so a NaN input reaches the ratio (MONAI: NaN)."""
+    empty = den == 0
+    return xp.where(empty, xp.ones_like(den), num / xp.where(empty, xp.ones_like(den), den))
 
 
 def _finish_overlap(loss: Any, weight: Any, reduction: str, out: Any, xp: Any) -> Any:
@@ -816,8 +817,9 @@ def focal_tversky_loss(
     base = xp.maximum(1 - ti, xp.zeros_like(ti))
     # d/dx x^gamma = inf at x = 0 for gamma < 1: raise a stand-in 1 there, so the loss is 0
     # with a zero gradient instead of 0 * inf = nan.
-    pos = base > 0
-    loss = xp.where(pos, xp.where(pos, base, xp.ones_like(base)) ** g, xp.zeros_like(base))
+    # ``base == 0`` (not ``base > 0``): a NaN base must propagate, not become 0.
+    zero = base == 0
+    loss = xp.where(zero, xp.zeros_like(base), xp.where(zero, xp.ones_like(base), base) ** g)
     return _finish_overlap(loss, weight, reduction, out, xp)
 
 
@@ -1002,6 +1004,28 @@ def _lovasz_weights(gt_sorted: Any, valid_sorted: Any, xp: Any) -> Any:
     return xp.concat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1)
 
 
+def _check_binary_labels(name: str, target: Any, ignore_index: int | None, xp: Any) -> None:
+    """Binary labels must be 0 or 1 (or ``ignore_index``): checked on concrete arrays only
+    (never under tracing or on lazy Dask), as every value check."""
+    if xp.isdtype(target.dtype, "bool") or not is_concrete(target, xp):
+        return
+    if math.prod(target.shape) == 0:
+        return
+    ok = (target == 0) | (target == 1)
+    if ignore_index is not None:
+        ok = ok | (target == ignore_index)
+    all_ok = xp.all(ok)
+    if not is_concrete(all_ok, xp) or bool(all_ok):
+        return
+    bad = xp.where(ok, xp.zeros_like(target), target)
+    lo, hi = float(xp.min(bad)), float(xp.max(bad))
+    extra = f" or equal to ignore_index={ignore_index}" if ignore_index is not None else ""
+    raise ValueError(
+        f"{name}: `target` holds binary labels that must be 0 or 1{extra}, found "
+        f"{lo if lo < 0 else hi}"
+    )
+
+
 def _lovasz_reduce(loss: Any, reduction: str, per_image: bool, out: Any, xp: Any) -> Any:
     if not per_image:
         return finish(xp.reshape(loss, ()), out, xp)
@@ -1092,6 +1116,7 @@ def lovasz_hinge_loss(
         )
     if input.ndim < 1:
         raise ValueError(f"{name}: `input` must have a batch axis, got a 0-d array")
+    _check_binary_labels(name, target, ignore_index, xp)
     valid = None if ignore_index is None else target != ignore_index
     out, work, (input, target) = promote_floating(name, xp, input=input, target=target)
     rows = input.shape[0] if per_image else 1
