@@ -118,8 +118,8 @@ def _make_kernel(
         (lse,) = extra
         g = g[0]  # the second output (the per-row weight) is a constant
         n_cls = w.shape[0]
-        if has_weight:
-            cw_sum = xp.sum(cw)
+        # Always bound: torch.compile cannot read a closure cell that was never populated.
+        cw_sum = xp.sum(cw) if has_weight else None
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             dw, db = carry

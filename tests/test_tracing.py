@@ -77,12 +77,9 @@ def _case_log():
 # Fixed: under jax.jit with the labels closed over (concrete), the labels-in-range checks ran
 # on staged comparisons (TracerBoolConversionError); is_concrete now also asks whether a JAX
 # trace is active.
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("compile", "linear_cross_entropy"): (
-        "linear_cross_entropy fails under torch.compile(fullgraph=True) on a non-mean "
-        "reduction or a batch-resized call (not diagnosed)"
-    ),
-}
+# Fixed: linear_cross_entropy under torch.compile(fullgraph=True) (its autograd.Function
+# class was defined inside the trace; now one module-level class in _lib/_torch_function.py).
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def known_bug(request, info: LossInfo, test: str) -> None:

@@ -8,12 +8,14 @@
 * ``backward(arrays, extra, gs) -> tuple``: the cotangents of the first ``n_diff`` arrays
   given the tuple ``gs`` of cotangents of the ``n_out`` arrays of ``outs``.
 
-It returns ``apply(diff, nondiff) -> outs``. On torch the pair becomes a
-``torch.autograd.Function`` (with ``setup_context``, so ``torch.func.grad`` and ``vmap``
-work too); on JAX a ``jax.custom_vjp`` (``nondiff`` arrays get zero cotangents); on
-libraries without autodiff it is the plain forward. The formula stays written once. Built
-functions are cached per ``key`` (the static configuration of the call), so eager calls do
-not re-create classes and ``jax.jit`` sees one function per configuration.
+It returns ``apply(diff, nondiff) -> outs``. On torch the pair runs through the one
+module-level ``torch.autograd.Function`` of ``_torch_function.py`` (with ``setup_context``,
+so ``torch.func.grad`` and ``vmap`` work too, and defined outside any trace, so
+``torch.compile(fullgraph=True)`` traces it); on JAX a ``jax.custom_vjp`` (``nondiff``
+arrays get zero cotangents); on libraries without autodiff it is the plain forward. The
+formula stays written once. Built functions are cached per ``key`` (the static
+configuration of the call), so eager calls do not rebuild them and ``jax.jit`` sees one
+function per configuration.
 """
 
 from __future__ import annotations
@@ -32,39 +34,20 @@ _CACHE: dict[tuple[str, Any], Callable[..., Any]] = {}
 
 
 def _build_torch(
-    forward: _Forward, backward: _Backward, n_diff: int, n_out: int
+    forward: _Forward, backward: _Backward, n_diff: int, n_out: int, key: Any
 ) -> Callable[..., Any]:
-    import torch
+    from ._torch_function import PAIRS, CustomFunction
 
-    class _Fn(torch.autograd.Function):
-        generate_vmap_rule = True
-
-        @staticmethod
-        def forward(*arrays: Any) -> Any:  # runs without recording a graph
-            outs, extra = forward(*arrays)
-            return (*outs, *extra)
-
-        @staticmethod
-        def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-            ctx.n_in = len(inputs)
-            ctx.save_for_backward(*inputs, *output[n_out:])
-            if len(output) > n_out:
-                ctx.mark_non_differentiable(*output[n_out:])
-
-        @staticmethod
-        def backward(ctx: Any, *gs: Any) -> Any:
-            saved = ctx.saved_tensors
-            grads = backward(tuple(saved[: ctx.n_in]), tuple(saved[ctx.n_in :]), gs[:n_out])
-            return (*grads, *([None] * (ctx.n_in - n_diff)))
+    PAIRS[key] = (forward, backward, n_diff, n_out)
 
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
-        return _Fn.apply(*diff, *nondiff)[:n_out]
+        return CustomFunction.apply(key, *diff, *nondiff)[:n_out]
 
     return apply
 
 
 def _build_jax(
-    forward: _Forward, backward: _Backward, n_diff: int, n_out: int
+    forward: _Forward, backward: _Backward, n_diff: int, n_out: int, key: Any
 ) -> Callable[..., Any]:
     import jax
 
@@ -90,7 +73,7 @@ def _build_jax(
 
 
 def _build_plain(
-    forward: _Forward, backward: _Backward, n_diff: int, n_out: int
+    forward: _Forward, backward: _Backward, n_diff: int, n_out: int, key: Any
 ) -> Callable[..., Any]:
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
         return forward(*diff, *nondiff)[0]
@@ -113,5 +96,7 @@ def custom_gradient(
     ck = (name, key)
     fn = _CACHE.get(ck)
     if fn is None:
-        fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(forward, backward, n_diff, n_out)
+        fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(
+            forward, backward, n_diff, n_out, ck
+        )
     return fn
