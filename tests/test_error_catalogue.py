@@ -402,3 +402,28 @@ def test_nan_input_propagates(info, backend, request):
             err_msg=f"{info.name} NaN input, reduction={r}: NaN pattern differs from torch's",
         )
         CASES["nan propagates"] += 1
+
+
+@pytest.mark.backends("torch")
+@pytest.mark.parametrize("name, option", [("huber_loss", "delta"), ("smooth_l1_loss", "beta")])
+def test_float_option_under_dynamic_compile(name, option, backend):
+    """A float option traced as a symbolic float by torch.compile(dynamic=True, fullgraph=True)
+    passes the option checks (no math.isnan on a SymFloat) and gives torch's values for two
+    different option values."""
+    import torch
+
+    import arrayloss
+
+    loss = getattr(arrayloss, name)
+    peer = getattr(torch.nn.functional, name)
+    torch._dynamo.reset()
+    compiled = torch.compile(
+        lambda x, y, v: loss(x, y, **{option: v}), dynamic=True, fullgraph=True
+    )
+    rng = rng_for(name, "dynamic-compile")
+    x, y = (torch.from_numpy(rng.standard_normal(8)) for _ in range(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for v in (0.5, 1.5):
+            torch.testing.assert_close(compiled(x, y, v), peer(x, y, **{option: v}))
+            CASES["nan check under dynamic compile"] += 1

@@ -78,7 +78,9 @@ def check_real_scalar(loss: str, arg: str, value: Any) -> float:
     """A Python real number option (``delta=``, ``eps=``...); NaN is rejected."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{loss}: `{arg}` must be a Python float, got {type(value).__name__}")
-    if math.isnan(value):
+    # ``value != value`` rather than math.isnan: under torch.compile(dynamic=True) a float
+    # option is a symbolic float, which math.isnan cannot trace.
+    if value != value:
         raise ValueError(f"{loss}: `{arg}` must be a number, got nan")
     return float(value)
 
