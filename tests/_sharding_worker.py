@@ -79,7 +79,8 @@ def check(info: LossInfo, mesh: Mesh) -> dict[str, Any]:
             expected = jax.jit(f)(*plain)
         except Exception:  # the tiled sample is not valid for this loss
             continue
-        shardings = [NamedSharding(mesh, P("batch") if axes[i] == 0 else P())
+        shardings = [NamedSharding(mesh, P(*[None] * axes[i], "batch")
+                                   if axes[i] is not None else P())
                      for i in arr_pos]
         sharded = [jax.device_put(a, s) for a, s in zip(plain, shardings)]
         k = arr_pos.index(pos[0])
