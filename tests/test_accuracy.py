@@ -4,8 +4,10 @@ For every registered loss, on its random samples and its ``extreme_samples``: th
 the entry's reference evaluated in float64 on the inputs rounded to the dtype; torch's own
 float32 error is the same reference evaluated in float32 torch. The loss's norm-wise relative
 error ``max|got - truth| / max|truth|`` must be <= max(2 x torch's, 8 float32 ulp).
-float16/bfloat16 follow the compute-in-float32 policy: the same bound plus the final
-rounding to the low-precision dtype (one ulp of it).
+float16/bfloat16 (compute in float32, cast back): the error against the float64 truth on the
+inputs rounded to the dtype must be <= max(2 x torch's own error in that dtype, 8 ulp of the
+dtype); where torch rejects the dtype, 8 ulp. Samples whose finite truth overflows the dtype
+are skipped and counted (ARRAYLOSS_CASE_LOG).
 """
 
 from __future__ import annotations
@@ -66,11 +68,85 @@ def torch_f32(info: LossInfo, sample: SampleInput) -> np.ndarray | None:
         return None
 
 
+def torch_low(info: LossInfo, sample: SampleInput, dtype: str) -> np.ndarray | None:
+    """The reference evaluated by torch in ``dtype`` (float16/bfloat16) on the rounded inputs:
+    torch's own low-precision result, or None where torch rejects the dtype."""
+    import torch
+
+    tdt = getattr(torch, dtype)
+
+    def low(v):
+        t = _to_torch(v)
+        return t.to(tdt) if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = info.ref(*map(low, sample.args), **{k: low(v) for k, v in sample.kwargs.items()})
+        return out.detach().double().numpy()
+    except Exception:
+        return None
+
+
+def _low_precision(info: LossInfo, backend, dtype: str) -> None:
+    """float16/bfloat16: arrayloss (float32 compute, cast back) vs torch on the same rounded
+    inputs, both measured against the float64 truth; where torch rejects the dtype, the bound
+    is 8 ulp of the output dtype. A sample whose finite truth overflows the dtype is skipped
+    (counted)."""
+    big = float(np.finfo(np.float16).max) if dtype == "float16" else 3.38e38
+    checked = 0
+    for sample in samples(info):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = rounded(sample, backend, dtype)
+                truth = reference_value(info, r)
+        except Exception:
+            continue
+        if not np.all(np.isfinite(truth)):
+            CASES[f"{dtype} skipped: input overflows or truth not finite"] += 1
+            continue
+        if np.max(np.abs(truth), initial=0.0) >= big:
+            CASES[f"{dtype} skipped: finite truth overflows the dtype"] += 1
+            continue
+        tref = torch_low(info, r, dtype)
+        torch_err = 0.0
+        if tref is not None and tref.shape == truth.shape:
+            torch_err = rel_err(tref, truth)
+            if not np.isfinite(torch_err):
+                torch_err = 0.0
+        else:
+            CASES[f"{dtype} torch rejects the dtype (8 ulp bound)"] += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            args, kwargs = convert(sample, backend, dtype)
+            got = backend.to_numpy(info.func(*args, **kwargs))
+        err = rel_err(got.astype(np.float64), truth)
+        bound = max(2 * torch_err, 8 * LOW_EPS[dtype])
+        assert err <= bound, (
+            f"{info.name} {sample!r} {backend}/{dtype}: relative error "
+            f"{err:.3g} > bound {bound:.3g} (torch {dtype}: {torch_err:.3g})"
+        )
+        CASES[f"{dtype} within torch's error"] += 1
+        checked += 1
+    if not checked:
+        pytest.skip(f"{info.name}: no sample with a finite reference in {dtype}")
+
+
 # Found by this suite, not diagnosed yet: (loss, backend or "*") -> reason.
 KNOWN_BUGS = {
     ("info_nce_loss", "*"): "info_nce_loss float32 error above 2x torch's float32 error",
     ("log_cosh_loss", "array_api_strict"): (
         "log_cosh_loss float32 error above torch's on the generic (array-api-strict) path"
+    ),
+}
+
+
+# float16/bfloat16 gaps: (loss, backend, dtype) -> reason.
+LOW_BUGS = {
+    ("info_nce_loss", "numpy", "float16"): (
+        "info_nce_loss float16 on NumPy, temperature=1e-3: relative error ~1e7 vs the float64 "
+        "truth (torch float16: 1), not diagnosed"
     ),
 }
 
@@ -81,9 +157,12 @@ def test_float32_no_worse_than_torch(info, backend, dtype, request):
     skip_if(info, backend.name, "accuracy")
     if dtype == "float64":
         pytest.skip("float64 is the truth")
-    if dtype in LOW_EPS:
-        pytest.skip("float16/bfloat16 comparison not finished (extreme samples overflow them)")
     bug = KNOWN_BUGS.get((info.name, backend.name)) or KNOWN_BUGS.get((info.name, "*"))
+    if dtype in LOW_EPS:
+        low_bug = LOW_BUGS.get((info.name, backend.name, dtype))
+        if low_bug:
+            request.node.add_marker(pytest.mark.xfail(strict=True, reason=low_bug))
+        return _low_precision(info, backend, dtype)
     if bug:
         request.node.add_marker(pytest.mark.xfail(strict=True, reason=bug))
     checked = 0
