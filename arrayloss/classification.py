@@ -72,7 +72,7 @@ def _class_axis(loss: str, input: Any, axis: Any) -> int:
         return 0
     if not -ndim <= axis < ndim:
         check_option(loss, "axis", axis, False, f"a valid dimension of the {ndim}-d input")
-    return axis % ndim
+    return int(axis % ndim)
 
 
 def _check_class_weight(

@@ -98,7 +98,7 @@ def _class_axis(name: str, input: Any, axis: Any) -> int:
             f"{name}: `axis` must be an int in [{-input.ndim}, {input.ndim - 1}] for an input of "
             f"{input.ndim} dimensions, got {axis!r}"
         )
-    ax = axis % input.ndim
+    ax = int(axis % input.ndim)
     if ax == 0:
         raise ValueError(f"{name}: `axis` is the class axis and cannot be the batch axis 0")
     return ax
@@ -865,8 +865,8 @@ def generalized_dice_loss(
         one-hot/soft labels of the input's shape. ``"multilabel"``: the input's shape.
         ``"binary"``: the input's shape or (N, *spatial).
     reduction : {"mean", "sum", "none"}
-        ``"none"`` returns the losses of shape (N, C') (``batch=False``) or (C',)
-        (``batch=True``), C' the number of classes kept (C, or C - 1 without background).
+        ``"none"`` returns one loss per sample, shape (N,) (``batch=False``), or the single
+        batch loss as a 0-d array (``batch=True``).
     mode : {"multiclass", "multilabel", "binary"}
         How ``target`` is read and which activation ``from_logits`` applies.
     from_logits : bool
@@ -874,16 +874,10 @@ def generalized_dice_loss(
         ``input`` first, with the stable kernels of ``arrayloss._lib``.
     include_background : bool
         ``False`` drops class 0 from the statistics (ignored when ``C == 1``).
-    squared : bool
-        Square the predictions and targets in the denominator (V-Net, Milletari 2016).
     smooth_nr, smooth_dr : float
         Added to the numerator and the denominator of each ratio (MONAI's defaults).
     batch : bool
         Sum the statistics over the whole batch before the ratio, instead of per sample.
-    weight : array, shape (C,), optional
-        Per-class weight, for all C classes (the background entry is dropped with
-        ``include_background=False``). The losses are multiplied by it before the
-        reduction, and ``mean`` stays the plain mean over (sample, class) (MONAI).
     soft_label : bool
         Use the soft-label form ``tp = (|p| + |g| - |p - g|) / 2`` (Wang et al. 2023), equal
         to ``sum(p g)`` for hard labels and correct for soft ones.

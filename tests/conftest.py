@@ -28,6 +28,11 @@ except ImportError:  # pragma: no cover
     pass
 
 
+# Run as a subprocess by test_scale_out (it imports JAX at module level); not a test module, and
+# --doctest-modules would otherwise import it in sessions that have no JAX.
+collect_ignore = ["_sharding_worker.py"]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--backends", default=None, help="comma-separated backends (default: all)")
     parser.addoption("--slow", action="store_true", help="run exhaustive sweeps")

@@ -41,7 +41,7 @@ def _build_torch(
     PAIRS[key] = (forward, backward, n_diff, n_out)
 
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
-        return CustomFunction.apply(key, *diff, *nondiff)[:n_out]
+        return CustomFunction.apply(key, *diff, *nondiff)[:n_out]  # type: ignore[no-untyped-call]
 
     return apply
 
