@@ -31,6 +31,7 @@ from ._lib import (
 )
 from ._lib._compat import device as _device
 from ._lib._compat import isdtype
+from ._lib._dtypes import index_dtype as _index_dtype
 from ._lib._primitives import (
     log_sigmoid,
     log_softmax,
@@ -198,16 +199,6 @@ def _pick(
         safe = xp.astype(safe, index_dtype)
     picked = take_along_axis(logp, xp.expand_dims(safe, axis=cax), axis=cax, xp=xp)
     return xp.squeeze(picked, axis=cax), valid, safe
-
-
-_INDEX_DTYPE: dict[int, Any] = {}
-
-
-def _index_dtype(xp: Any) -> Any:
-    dt = _INDEX_DTYPE.get(id(xp))
-    if dt is None:
-        dt = _INDEX_DTYPE[id(xp)] = xp.__array_namespace_info__().default_dtypes()["indexing"]
-    return dt
 
 
 def _target_weight(weight: Any, safe: Any, valid: Any, dtype: Any, xp: Any) -> Any:

@@ -6,6 +6,8 @@
 * Tests that take a ``backend`` fixture run once per selected backend; ``dtype`` adds every
   floating dtype that backend has; ``path`` adds ``native`` and ``generic`` (the latter
   forces the generic array-API kernels) for backends that have native overrides.
+* A backend-independent test that needs one library (JAX for ``jax.jit``) is marked
+  ``@pytest.mark.needs("jax")`` and runs in the sessions selecting that backend.
 * ``--slow`` enables the exhaustive sweeps marked ``slow``.
 """
 
@@ -41,6 +43,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(names): run only on these backends")
     config.addinivalue_line("markers", "not_selected: no selected backend applies (deselected)")
+    config.addinivalue_line(
+        "markers",
+        "needs(name): a backend-independent test that imports this backend's library; it runs "
+        "in the sessions that select it (not the numpy one, which lacks the library)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -51,7 +58,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, dropped = [], []
     for item in items:
         uses_backend = "backend" in getattr(item, "fixturenames", ())
-        if item.get_closest_marker("not_selected") or (
+        needs = item.get_closest_marker("needs")
+        if needs is not None and not item.get_closest_marker("not_selected"):
+            (keep if needs.args[0] in selected else dropped).append(item)
+        elif item.get_closest_marker("not_selected") or (
             not uses_backend and "numpy" not in selected
         ):
             dropped.append(item)

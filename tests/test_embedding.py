@@ -44,6 +44,7 @@ def test_pairwise_distance_matches_torch_at_coincident_inputs(p, eps):
     np.testing.assert_allclose(tb.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.needs("jax")
 def test_pairwise_distance_jax_grad_at_coincident_inputs():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
@@ -116,6 +117,7 @@ def test_cosine_embedding_gradients_at_edges_match_torch(kind):
         np.testing.assert_allclose(g.grad.numpy(), r.grad.numpy(), rtol=1e-8, atol=1e-15)
 
 
+@pytest.mark.needs("jax")
 @pytest.mark.parametrize("kind", _EDGE)
 def test_contrastive_and_info_nce_finite_gradients_at_edges_jax(kind):
     jax = pytest.importorskip("jax")
@@ -152,6 +154,7 @@ def _optax_ntxent(x, y, temperature):
     return optax.losses.ntxent(jnp.concatenate([x, y]), labels, temperature=temperature)
 
 
+@pytest.mark.needs("jax")
 @pytest.mark.parametrize("temperature", [0.07, 0.5, 1.0])
 def test_info_nce_matches_optax_ntxent_value_and_grad_under_jit(temperature):
     jax = pytest.importorskip("jax")
@@ -175,6 +178,7 @@ def test_info_nce_matches_optax_ntxent_value_and_grad_under_jit(temperature):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.needs("jax")
 def test_info_nce_documented_differences_from_optax():
     """The eps clamp differs only for (near-)zero embeddings; reduction="none" is per pair
     (the mean of both directions) whereas optax always averages."""
@@ -230,6 +234,7 @@ def test_callable_distance_matches_torch(swap, margin):
             np.testing.assert_allclose(g.grad.numpy(), r.grad.numpy(), rtol=1e-10)
 
 
+@pytest.mark.needs("jax")
 def test_callable_distance_on_jax_under_jit_equals_torch():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
@@ -266,6 +271,7 @@ def test_swap_uses_the_harder_negative():
 # -- errors and class wrappers ---------------------------------------------------------------
 
 
+@pytest.mark.needs("jax")
 def test_target_checks_are_skipped_under_jit():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp

@@ -47,15 +47,6 @@ BAD_REDUCTIONS: tuple[Any, ...] = ("avg", "MEAN", "", 1, None)
 # Bugs this suite found in losses it does not own: (test, loss) -> (backends or None for
 # all, reason). Each is an xfail(strict=True), so the fix flips it to a failure to remove.
 KNOWN_BUGS: dict[tuple[str, str], tuple[tuple[str, ...] | None, str]] = {
-    ("float-labels", "ctc_loss"): (
-        None,
-        "ctc_loss: floating `targets`/lengths are accepted (torch: integer dtypes only)",
-    ),
-    ("labels", "ctc_loss"): (
-        ("numpy", "array_api_strict", "torch", "jax"),
-        "ctc_loss: an out-of-range `targets` index raises a backend IndexError (or gathers "
-        "silently), not a ValueError naming the loss",
-    ),
 }
 
 

@@ -71,6 +71,7 @@ def test_chunk_size_does_not_change_the_result(chunk):
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.needs("jax")
 def test_jax_jit_grad_matches_torch_with_bias():
     jax = pytest.importorskip("jax")
     jnp = jax.numpy
@@ -99,6 +100,7 @@ def test_jax_jit_grad_matches_torch_with_bias():
         np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.needs("jax")
 def test_jax_compiled_memory_is_bounded_by_chunks():
     """XLA's own accounting: the compiled value+grad keeps far less than the (N, V) logits."""
     jax = pytest.importorskip("jax")

@@ -74,3 +74,14 @@ def promote_floating(loss: str, xp: Any, /, **arrays: Any) -> tuple[Any, Any, li
 def finish(result: Any, out_dtype: Any, xp: Any) -> Any:
     """Cast a result computed in a wider dtype back to the caller's dtype."""
     return result if result.dtype == out_dtype else xp.astype(result, out_dtype)
+
+
+_INDEX_DTYPE: dict[int, Any] = {}
+
+
+def index_dtype(xp: Any) -> Any:
+    """The namespace's default indexing dtype (int32 on JAX without x64), cached per namespace."""
+    dt = _INDEX_DTYPE.get(id(xp))
+    if dt is None:
+        dt = _INDEX_DTYPE[id(xp)] = xp.__array_namespace_info__().default_dtypes()["indexing"]
+    return dt

@@ -42,9 +42,36 @@ def _ref(log_probs, targets, input_lengths, target_lengths, **kw):
 
 
 def _errors(rng: np.random.Generator) -> list[ErrorInput]:
+    lp = _lp(rng, 6, 2, 5)
     tg = rng.integers(1, 5, size=(2, 3))
-    s = SampleInput((_lp(rng, 6, 2, 5), tg, np.array([6, 6]), np.array([3, 2])), {"blank": 5})
-    return [ErrorInput(s, ValueError, r"ctc_loss: `blank`")]
+    il, tl = np.array([6, 6]), np.array([3, 2])
+
+    def case(args, kw, exc, rx, data=False):
+        return ErrorInput(SampleInput(args, kw), exc, rx, data_dependent=data)
+
+    tg_blank = tg.copy()
+    tg_blank[1, 0] = 0
+    return [
+        case((lp, tg, il, tl), {"blank": 5}, ValueError, r"ctc_loss: `blank`"),
+        case((lp, tg, il, tl), {"blank": -1}, ValueError, r"ctc_loss: `blank`"),
+        case((lp, tg, np.array([6, 6, 6]), tl), {}, ValueError, r"`input_lengths`"),
+        case((lp, tg[:1], il, tl), {}, ValueError, r"`targets`"),
+        case((lp, tg.astype(np.float64), il, tl), {}, TypeError, r"`targets`"),
+        case((lp, tg, il.astype(np.float64), tl), {}, TypeError, r"`input_lengths`"),
+        case((lp, tg, np.array([7, 6]), tl), {}, ValueError, r"`input_lengths`.*\[0, 6\]", True),
+        case((lp, tg, np.array([-1, 6]), tl), {}, ValueError, r"`input_lengths`", True),
+        case((lp, tg, il, np.array([4, 2])), {}, ValueError, r"`target_lengths`.*\[0, 3\]", True),
+        case((lp, tg, il, np.array([3, -2])), {}, ValueError, r"`target_lengths`", True),
+        case(
+            (lp, tg.reshape(-1), il, np.array([4, 3])),
+            {},
+            ValueError,
+            r"`target_lengths` sum",
+            True,
+        ),
+        case((lp, tg + 10, il, tl), {}, ValueError, r"`targets`.*\[0, 4\]", True),
+        case((lp, tg_blank, il, tl), {}, ValueError, r"`targets` must not contain the blank", True),
+    ]
 
 
 _ = torch
@@ -60,11 +87,5 @@ LOSSES = [
         float_args=(0,),
         scale_args=(),
         batch_axes=(1, 0, 0, 0),
-        skips={
-            "test_float_labels_where_indices_needed": "label/length value checks not yet added",
-            "test_labels_out_of_range": "label value checks not yet added",
-            "test_jax_batch_sharded_jit": "batch axis is 1 in log_probs; not yet adapted",
-            "test_torch_func_grad": "not yet adapted to CTC's four positional arrays",
-        },
     ),
 ]
