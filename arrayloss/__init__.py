@@ -59,7 +59,7 @@ from .segmentation import (
     lovasz_softmax_loss,
     tversky_loss,
 )
-from .sequence import ctc_loss
+from .sequence import adaptive_log_softmax_loss, ctc_loss
 
 __version__ = "0.1.0"
 
@@ -68,6 +68,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "adaptive_log_softmax_loss",
     "ctc_loss",
     "focal_loss",
     "kl_div",

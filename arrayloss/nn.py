@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from . import _families  # noqa: F401  (imports every family, filling the registry)
+from ._lib._compat import array_namespace
+from ._lib._namespace import namespace_of
 from ._lib._registry import REGISTRY, LossSpec
+from .sequence import _asm_layout, adaptive_log_softmax_log_prob, adaptive_log_softmax_loss
 
 __all__ = ["Loss"]
 
@@ -94,3 +97,71 @@ for _spec in REGISTRY.values():
     __all__.append(_spec.class_name)
 
 del _spec
+
+
+class AdaptiveLogSoftmaxWithLoss:
+    """torch's ``nn.AdaptiveLogSoftmaxWithLoss`` holding its weights as arrays of any library.
+
+    Not generated from the registry (the one class here that is not: it owns weights, which
+    the caller creates and trains with their framework). ``module(input, target)`` returns
+    :func:`arrayloss.adaptive_log_softmax_loss`'s ``(output, loss)``; :meth:`log_prob` and
+    :meth:`predict` are torch's methods of the same names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from arrayloss.nn import AdaptiveLogSoftmaxWithLoss
+    >>> rng = np.random.default_rng(0)
+    >>> m = AdaptiveLogSoftmaxWithLoss(
+    ...     rng.normal(size=(3, 8)), [(rng.normal(size=(2, 8)), rng.normal(size=(3, 2)))]
+    ... )
+    >>> x = rng.normal(size=(4, 8))
+    >>> m.log_prob(x).shape, bool(np.allclose(np.exp(m.log_prob(x)).sum(1), 1.0))
+    ((4, 5), True)
+    >>> bool((m.predict(x) == m.log_prob(x).argmax(1)).all())
+    True
+    """
+
+    def __init__(
+        self,
+        head_weight: Any,
+        tail_weights: Any,
+        *,
+        head_bias: Any = None,
+        cutoffs: Any = None,
+    ) -> None:
+        xp = namespace_of("AdaptiveLogSoftmaxWithLoss", head_weight=head_weight)
+        edges, in_features = _asm_layout(head_weight, tail_weights, cutoffs, xp)
+        self.head_weight, self.head_bias = head_weight, head_bias
+        self.tail_weights = [tuple(pair) for pair in tail_weights]
+        self.cutoffs, self.n_classes, self.in_features = edges[:-1], edges[-1], in_features
+
+    def _kw(self) -> dict[str, Any]:
+        return {"head_bias": self.head_bias, "cutoffs": self.cutoffs}
+
+    def __call__(self, input: Any, target: Any) -> Any:
+        return adaptive_log_softmax_loss(
+            input, target, self.head_weight, self.tail_weights, **self._kw()
+        )
+
+    forward = __call__
+
+    def log_prob(self, input: Any) -> Any:
+        """Log-probabilities of all ``n_classes`` classes, shape (N, n_classes)."""
+        return adaptive_log_softmax_log_prob(
+            input, self.head_weight, self.tail_weights, **self._kw()
+        )
+
+    def predict(self, input: Any) -> Any:
+        """The most likely class of each row, shape (N,) (torch's ``predict``)."""
+        lp = self.log_prob(input)
+        return array_namespace(lp).argmax(lp, axis=-1)
+
+    def __repr__(self) -> str:
+        return (
+            f"AdaptiveLogSoftmaxWithLoss(in_features={self.in_features}, "
+            f"n_classes={self.n_classes}, cutoffs={self.cutoffs})"
+        )
+
+
+__all__.append("AdaptiveLogSoftmaxWithLoss")

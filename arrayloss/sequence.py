@@ -1,11 +1,14 @@
-"""Sequence losses: connectionist temporal classification (CTC)."""
+"""Sequence losses: connectionist temporal classification (CTC) and the adaptive log-softmax
+of language models over large vocabularies."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from ._lib import (
+    check_labels_in_range,
     check_reduction,
     finish,
     is_concrete,
@@ -15,10 +18,15 @@ from ._lib import (
 )
 from ._lib._compat import device, isdtype
 from ._lib._dtypes import index_dtype
-from ._lib._primitives import take_along_axis, value_range
+from ._lib._primitives import log_softmax, take_along_axis, value_range
 from ._lib._scan import scan
 
-__all__ = ["ctc_loss"]
+__all__ = [
+    "ASMOutput",
+    "adaptive_log_softmax_log_prob",
+    "adaptive_log_softmax_loss",
+    "ctc_loss",
+]
 
 _FAMILY = "sequence"
 _NEG = -1e30  # finite "log 0": keeps autodiff free of inf - inf and 0 * inf
@@ -279,3 +287,281 @@ def _backend(xp: Any) -> str:
 
 def _not_jax(xp: Any) -> bool:
     return _backend(xp) != "jax"
+
+
+# -- adaptive log-softmax (Grave et al. 2017) ------------------------------------------------
+
+
+class ASMOutput(NamedTuple):
+    """What :func:`adaptive_log_softmax_loss` returns, as torch's ``_ASMoutput``."""
+
+    output: Any
+    loss: Any
+
+
+def _asm_layout(
+    head_weight: Any, tail_weights: Sequence[Any], cutoffs: Sequence[int] | None, xp: Any
+) -> tuple[list[int], int]:
+    """Check the weights' shapes against each other (and ``cutoffs``, when given); return the
+    cutoffs ``[c0, c1, ..., n_classes]`` implied by the shapes and ``in_features``."""
+    name = "adaptive_log_softmax_loss"
+    if head_weight.ndim != 2:
+        raise ValueError(
+            f"{name}: `head_weight` must be 2-D (shortlist + clusters, in_features), got "
+            f"shape {tuple(head_weight.shape)}"
+        )
+    if not isinstance(tail_weights, (list, tuple)) or not tail_weights:
+        raise TypeError(
+            f"{name}: `tail_weights` must be a non-empty sequence of (projection, output) "
+            "weight pairs, one per tail cluster"
+        )
+    head_size, in_features = head_weight.shape
+    n_clusters = len(tail_weights)
+    edges = [head_size - n_clusters]
+    if edges[0] <= 0:
+        raise ValueError(
+            f"{name}: `head_weight` has {head_size} rows, too few for a shortlist plus "
+            f"{n_clusters} cluster rows"
+        )
+    for i, pair in enumerate(tail_weights):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise TypeError(
+                f"{name}: `tail_weights[{i}]` must be a (projection, output) pair of weights"
+            )
+        proj, outw = pair
+        if (
+            proj.ndim != 2
+            or outw.ndim != 2
+            or proj.shape[1] != in_features
+            or outw.shape[1] != proj.shape[0]
+        ):
+            raise ValueError(
+                f"{name}: `tail_weights[{i}]` must be shapes (hidden, {in_features}) and "
+                f"(cluster size, hidden), got {tuple(proj.shape)} and {tuple(outw.shape)}"
+            )
+        edges.append(edges[-1] + outw.shape[0])
+    if cutoffs is not None and list(cutoffs) != edges[:-1]:
+        raise ValueError(
+            f"{name}: `cutoffs` {list(cutoffs)} disagree with the weight shapes, which imply "
+            f"{edges[:-1]} (n_classes {edges[-1]})"
+        )
+    return edges, in_features
+
+
+def adaptive_log_softmax_loss(
+    input: Any,
+    target: Any,
+    head_weight: Any,
+    tail_weights: Sequence[tuple[Any, Any]],
+    /,
+    *,
+    head_bias: Any = None,
+    cutoffs: Sequence[int] | None = None,
+    xp: Any = None,
+) -> ASMOutput:
+    r"""Adaptive log-softmax (efficient softmax for large vocabularies) and its loss.
+
+    The functional form of ``torch.nn.AdaptiveLogSoftmaxWithLoss``: the classes are split
+    by ``cutoffs`` into a head (the ``c_0`` most frequent classes plus one entry per tail
+    cluster) and tail clusters, each scored through a low-rank projection.
+
+    .. math::
+
+        \log p(y \mid x) = \begin{cases}
+            \log\operatorname{softmax}(W_h x + b)_y & y < c_0 \\
+            \log\operatorname{softmax}(W_h x + b)_{c_0 + i}
+              + \log\operatorname{softmax}(U_i V_i x)_{y - c_i} & c_i \le y < c_{i+1}
+        \end{cases}
+
+    Parameters
+    ----------
+    input : array, shape (N, in_features) or (in_features,)
+        Hidden states, real floating.
+    target : int array, shape (N,) or ()
+        Class indices in ``[0, n_classes)``.
+    head_weight : array, shape (c_0 + n_clusters, in_features)
+        The head's ``Linear`` weight (torch's ``module.head.weight``).
+    tail_weights : sequence of (projection, output) pairs
+        For cluster ``i``: the projection of shape (hidden_i, in_features) and the output
+        weight of shape (c_{i+1} - c_i, hidden_i) (torch's ``module.tail[i][0].weight`` and
+        ``module.tail[i][1].weight``; ``hidden_i = in_features // div_value**(i + 1)``).
+    head_bias : array, shape (c_0 + n_clusters,), optional
+        The head's bias (torch's ``head_bias=True``).
+    cutoffs : sequence of int, optional
+        torch's ``cutoffs``; the weight shapes determine them, so this only checks that the
+        two agree.
+    xp : namespace, optional
+        Array namespace of the arguments, to skip inspecting them.
+
+    Returns
+    -------
+    ASMOutput
+        ``output``: the log-probability of each target, shape (N,) (``()`` unbatched);
+        ``loss``: the mean negative log-likelihood, a 0-d array. As torch's module.
+
+    Notes
+    -----
+    On eager arrays with readable targets each tail runs only on the rows whose targets
+    fall in it, as torch does (the point of the method); under ``jax.jit``/``torch.compile``
+    and on Dask, where target values cannot be read, every tail runs on every row and the
+    results are selected by mask (same values, more work). Full log-probabilities and
+    predictions are :meth:`arrayloss.nn.AdaptiveLogSoftmaxWithLoss.log_prob` and
+    ``predict``.
+
+    PyTorch equivalent: ``torch.nn.AdaptiveLogSoftmaxWithLoss`` (its forward).
+
+    References
+    ----------
+    E. Grave, A. Joulin, M. Cissé, D. Grangier, H. Jégou, "Efficient softmax approximation
+    for GPUs", ICML 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from arrayloss import adaptive_log_softmax_loss
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(4, 8))
+    >>> head = rng.normal(size=(3, 8))            # shortlist of 2 classes + 1 cluster
+    >>> tail = [(rng.normal(size=(2, 8)), rng.normal(size=(3, 2)))]  # classes 2, 3, 4
+    >>> out = adaptive_log_softmax_loss(x, np.array([0, 1, 2, 4]), head, tail)
+    >>> out.output.shape, bool(np.isclose(out.loss, -out.output.mean()))
+    ((4,), True)
+    """
+    name = "adaptive_log_softmax_loss"
+    arrays = {"input": input, "target": target, "head_weight": head_weight,
+              "head_bias": head_bias}
+    if isinstance(tail_weights, (list, tuple)):
+        for i, pair in enumerate(tail_weights):
+            if isinstance(pair, (list, tuple)):
+                for j, w in enumerate(pair):
+                    arrays[f"tail_weights[{i}][{j}]"] = w
+    xp = namespace_of(name, xp=xp, **arrays)
+    edges, in_features = _asm_layout(head_weight, tail_weights, cutoffs, xp)
+    if input.ndim not in (1, 2) or input.shape[-1] != in_features:
+        raise ValueError(
+            f"{name}: `input` must have shape (N, {in_features}) or ({in_features},), got "
+            f"{tuple(input.shape)}"
+        )
+    if not isdtype(target.dtype, "integral", xp):
+        raise TypeError(f"{name}: `target` must have an integer dtype, got {target.dtype}")
+    if target.ndim != input.ndim - 1 or (input.ndim == 2 and target.shape[0] != input.shape[0]):
+        raise ValueError(
+            f"{name}: `target` must have shape {tuple(input.shape[:-1])} for an input of shape "
+            f"{tuple(input.shape)}, got {tuple(target.shape)}"
+        )
+    unbatched = input.ndim == 1
+    weights = [w for pair in tail_weights for w in pair]
+    out, _, cast = promote_floating(
+        name, xp, input=input, head_weight=head_weight, head_bias=head_bias,
+        **{f"w{i}": w for i, w in enumerate(weights)},
+    )
+    x, hw, hb = cast[0], cast[1], cast[2]
+    tails = [(cast[3 + 2 * i], cast[4 + 2 * i]) for i in range(len(tail_weights))]
+    if unbatched:
+        x, target = x[None, :], xp.reshape(target, (1,))
+    idt = index_dtype(xp)
+    t = xp.astype(target, idt)
+    concrete = is_concrete(target, xp)
+    if concrete:
+        check_labels_in_range(name, "target", t, edges[-1], xp)
+    head = xp.matmul(x, xp.matrix_transpose(hw))
+    if hb is not None:
+        head = head + hb
+    head_lsm = log_softmax(head, axis=1, xp=xp)
+    c0 = edges[0]
+    cluster = xp.zeros_like(t)
+    for c in edges[1:-1]:
+        cluster = cluster + xp.astype(t >= c, idt)
+    head_idx = xp.where(t < c0, t, c0 + cluster)
+    picked = take_along_axis(head_lsm, head_idx[:, None], axis=1, xp=xp)[:, 0]
+    if concrete and _backend(xp) != "dask":
+        tail_lp = _asm_tails_subset(x, t, tails, edges, idt, xp)
+    else:
+        tail_lp = _asm_tails_masked(x, t, tails, edges, idt, xp)
+    output = picked + tail_lp
+    loss = -xp.mean(output)
+    if unbatched:
+        output = output[0]
+    return ASMOutput(finish(output, out, xp), finish(loss, out, xp))
+
+
+def _tail_logprob(x: Any, rel: Any, pair: tuple[Any, Any], xp: Any) -> Any:
+    proj, outw = pair
+    logits = xp.matmul(xp.matmul(x, xp.matrix_transpose(proj)), xp.matrix_transpose(outw))
+    lsm = log_softmax(logits, axis=1, xp=xp)
+    return take_along_axis(lsm, rel[:, None], axis=1, xp=xp)[:, 0]
+
+
+def _asm_tails_masked(
+    x: Any, t: Any, tails: list[tuple[Any, Any]], edges: list[int], idt: Any, xp: Any
+) -> Any:
+    """Every tail on every row, selected by mask (traced or lazy targets)."""
+    acc = xp.zeros(t.shape, dtype=x.dtype, device=device(x))
+    for i, pair in enumerate(tails):
+        lo, hi = edges[i], edges[i + 1]
+        inside = (t >= lo) & (t < hi)
+        rel = xp.where(inside, t - lo, xp.zeros_like(t))
+        acc = xp.where(inside, _tail_logprob(x, rel, pair, xp), acc)
+    return acc
+
+
+def _asm_tails_subset(
+    x: Any, t: Any, tails: list[tuple[Any, Any]], edges: list[int], idt: Any, xp: Any
+) -> Any:
+    """Each tail only on its rows (torch's way), put back in row order by one gather."""
+    rows = [xp.nonzero(t < edges[0])[0]]
+    parts = [xp.zeros(rows[0].shape, dtype=x.dtype, device=device(x))]
+    for i, pair in enumerate(tails):
+        lo, hi = edges[i], edges[i + 1]
+        r = xp.nonzero((t >= lo) & (t < hi))[0]
+        rows.append(r)
+        if r.shape[0] == 0:
+            parts.append(xp.zeros((0,), dtype=x.dtype, device=device(x)))
+            continue
+        parts.append(_tail_logprob(xp.take(x, r, axis=0), xp.take(t, r) - lo, pair, xp))
+    order = xp.concat([xp.astype(r, idt) for r in rows])
+    inverse = xp.argsort(order)  # order is a permutation of the rows: labels are in range
+    return xp.take(xp.concat(parts), inverse)
+
+
+def adaptive_log_softmax_log_prob(
+    input: Any,
+    head_weight: Any,
+    tail_weights: Sequence[tuple[Any, Any]],
+    /,
+    *,
+    head_bias: Any = None,
+    cutoffs: Sequence[int] | None = None,
+    xp: Any = None,
+) -> Any:
+    """Log-probabilities of every class, shape (N, n_classes) (torch's ``log_prob``)."""
+    name = "adaptive_log_softmax_loss"
+    arrays = {"input": input, "head_weight": head_weight, "head_bias": head_bias}
+    xp = namespace_of(name, xp=xp, **arrays)
+    edges, in_features = _asm_layout(head_weight, tail_weights, cutoffs, xp)
+    if input.ndim not in (1, 2) or input.shape[-1] != in_features:
+        raise ValueError(
+            f"{name}: `input` must have shape (N, {in_features}) or ({in_features},), got "
+            f"{tuple(input.shape)}"
+        )
+    weights = [w for pair in tail_weights for w in pair]
+    out, _, cast = promote_floating(
+        name, xp, input=input, head_weight=head_weight, head_bias=head_bias,
+        **{f"w{i}": w for i, w in enumerate(weights)},
+    )
+    x, hw, hb = cast[0], cast[1], cast[2]
+    unbatched = x.ndim == 1
+    if unbatched:
+        x = x[None, :]
+    head = xp.matmul(x, xp.matrix_transpose(hw))
+    if hb is not None:
+        head = head + hb
+    head_lsm = log_softmax(head, axis=1, xp=xp)
+    c0 = edges[0]
+    blocks = [head_lsm[:, :c0]]
+    for i in range(len(tail_weights)):
+        proj, outw = cast[3 + 2 * i], cast[4 + 2 * i]
+        logits = xp.matmul(xp.matmul(x, xp.matrix_transpose(proj)), xp.matrix_transpose(outw))
+        blocks.append(log_softmax(logits, axis=1, xp=xp) + head_lsm[:, c0 + i : c0 + i + 1])
+    result = xp.concat(blocks, axis=1)
+    return finish(result[0] if unbatched else result, out, xp)

@@ -49,6 +49,16 @@ PEERS = [  # registry key, page title, column title
 ]
 
 
+# Public functions and classes that are not registered losses (they return more than a loss,
+# or hold weights), documented on their family's page: family -> (name, object path, summary).
+EXTRAS: dict[str, list[tuple[str, str]]] = {
+    "sequence": [
+        ("adaptive_log_softmax_loss", "arrayloss.adaptive_log_softmax_loss"),
+        ("AdaptiveLogSoftmaxWithLoss", "arrayloss.nn.AdaptiveLogSoftmaxWithLoss"),
+    ],
+}
+
+
 def registry() -> dict[str, Any]:
     import arrayloss  # noqa: F401  (fills the registry)
     from arrayloss._lib._registry import REGISTRY
@@ -85,6 +95,9 @@ def write_family_pages(reg: dict[str, Any]) -> list[str]:
             if peers:
                 lines += [f"Peers: {peers}.", ""]
             lines += [f"::: arrayloss.{s.name}", "    options:",
+                      "      show_root_heading: false", "      show_root_toc_entry: false", ""]
+        for name, path in EXTRAS.get(fam, []):
+            lines += ["", f"## {name}", "", f"::: {path}", "    options:",
                       "      show_root_heading: false", "      show_root_toc_entry: false", ""]
         (out_dir / f"{fam}.md").write_text("\n".join(lines))
         pages.append(f"api/{fam}.md")
