@@ -384,9 +384,10 @@ def log_cosh_loss(
 
     Notes
     -----
-    Computed as :math:`|d| + \operatorname{softplus}(-2|d|) - \log 2`: ``cosh`` overflows
-    float32 for :math:`|d| > 89`, this form is finite and exact for any :math:`|d|`, with
-    gradient :math:`\tanh(d)`. Keras equivalent: ``keras.losses.LogCosh`` (a mean over the
+    Computed as :math:`|d| + \operatorname{softplus}(-2|d|) - \log 2` for :math:`|d| \ge 1`
+    (``cosh`` overflows float32 for :math:`|d| > 89`; this form is finite for any
+    :math:`|d|`) and as :math:`\operatorname{log1p}(2\sinh^2(d/2))` below 1, where the
+    first form loses digits to cancellation; the gradient is :math:`\tanh(d)`. Keras equivalent: ``keras.losses.LogCosh`` (a mean over the
     last axis, equal for ``reduction="mean"``); optax: ``optax.losses.log_cosh``.
 
     Examples
@@ -398,7 +399,13 @@ def log_cosh_loss(
     name = "log_cosh_loss"
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
     ad = xp.abs(input - target)
-    loss = ad + softplus(-2.0 * ad, xp=xp) - math.log(2.0)
+    far = ad + softplus(-2.0 * ad, xp=xp) - math.log(2.0)
+    # Near 0 the form above cancels (terms ~log 2, result ~d^2/2); there
+    # log cosh d = log1p(2 sinh^2(d/2)) is exact. The sinh branch only sees |d| < 1 (double
+    # where: its overflow at large |d| would otherwise put NaN in the gradient).
+    small = ad < 1.0
+    h = xp.sinh(xp.where(small, ad, xp.zeros_like(ad)) * 0.5)
+    loss = xp.where(small, xp.log1p(2.0 * h * h), far)
     return finish(_reduce(loss, weight, reduction, xp), out, xp)
 
 

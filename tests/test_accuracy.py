@@ -136,9 +136,6 @@ def _low_precision(info: LossInfo, backend, dtype: str) -> None:
 # Found by this suite, not diagnosed yet: (loss, backend or "*") -> reason.
 KNOWN_BUGS = {
     ("info_nce_loss", "*"): "info_nce_loss float32 error above 2x torch's float32 error",
-    ("log_cosh_loss", "array_api_strict"): (
-        "log_cosh_loss float32 error above torch's on the generic (array-api-strict) path"
-    ),
 }
 
 
