@@ -32,7 +32,8 @@ from ._lib import (
 )
 from ._lib._compat import device
 from ._lib._distance import normalize, pairwise_distance
-from ._lib._primitives import logsumexp
+from ._lib._dtypes import index_dtype
+from ._lib._primitives import stop_gradient, take_along_axis
 from ._lib._validation import shape_str
 
 __all__ = [
@@ -677,11 +678,20 @@ def info_nce_loss(
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     n = input.shape[0]
     z = normalize(xp.concat([input, target], axis=0), eps=eps, xp=xp)
-    sim = xp.matmul(z, xp.matrix_transpose(z)) / temperature
-    eye = xp.eye(2 * n, dtype=sim.dtype, device=device(sim))
+    raw = xp.matmul(z, xp.matrix_transpose(z)) / temperature
+    eye = xp.eye(2 * n, dtype=raw.dtype, device=device(raw))
     # The self-similarity is excluded from the softmax: -inf there (exp -> 0).
-    sim = xp.where(eye > 0, xp.full_like(sim, -math.inf), sim)
-    pos = xp.sum(z[:n, ...] * z[n:, ...], axis=-1) / temperature
-    lse = logsumexp(sim, axis=1, xp=xp)
-    loss = 0.5 * ((lse[:n] - pos) + (lse[n:] - pos))
+    sim = xp.where(eye > 0, xp.full_like(raw, -math.inf), raw)
+    # Both terms relative to the row maximum, as log_softmax does: the positive is usually
+    # that maximum, so pos - max is exact (often 0) and the small loss keeps its digits
+    # (max + log(sum) - pos would round at the magnitude of 1/temperature first). The
+    # positives are read from the matrix the softmax sees (raw[i, n + i], raw[n + i, i]; a
+    # separately rounded dot product differs by a few ulp, which 1/temperature amplifies),
+    # from its unmasked copy (a gather by one-hot product, as on Dask, meets no -inf).
+    m = stop_gradient(xp.max(sim, axis=1, keepdims=True), xp=xp)
+    rows = xp.arange(n, dtype=index_dtype(xp), device=device(raw))
+    partner = xp.concat([rows + n, rows])[:, None]
+    pos = take_along_axis(raw, partner, axis=1, xp=xp)[:, 0] - m[:, 0]
+    lse = xp.log(xp.sum(xp.exp(sim - m), axis=1))
+    loss = 0.5 * ((lse[:n] - pos[:n]) + (lse[n:] - pos[n:]))
     return finish(reduce(loss, reduction, xp=xp), out, xp)
