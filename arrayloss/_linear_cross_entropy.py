@@ -28,16 +28,17 @@ from ._lib import (
 from ._lib._chunk import chunked_scan
 from ._lib._compat import backend_name
 from ._lib._custom_grad import custom_gradient
-from ._lib._primitives import take_along_axis
+from ._lib._primitives import add_matmul, take_along_axis
 from ._lib._validation import shape_str
 
 __all__ = ["linear_cross_entropy"]
 
 _NAME = "linear_cross_entropy"
-# Default chunk: about 2**21 logits (8 MiB in float32) per chunk of rows. Large enough that
-# the chunk's matmul runs at full speed, small enough that its handful of (rows, V)
-# temporaries stays far below the full logits.
-_CHUNK_ELEMENTS = 2**21
+# Default chunk: about 2**22 logits (16 MiB in float32) per chunk of rows. Large enough that
+# the chunk's matmuls run at full speed (at V = 32768, 2**21 gave 64-row matmuls and 1.4x
+# torch's chunked time), small enough that its handful of (rows, V) temporaries stays far
+# below the full logits (peak within 1.1x torch's chunked kernel; benchmarks/linear_ce.md).
+_CHUNK_ELEMENTS = 2**22
 
 
 def _make_kernel(
@@ -145,7 +146,7 @@ def _make_kernel(
             if softcap is not None:
                 gz = gz * (1 - th * th)  # d(softcap tanh(u / softcap))/du
             dx = gz @ w
-            dw = dw + xp.matrix_transpose(gz) @ xc
+            dw = add_matmul(dw, xp.matrix_transpose(gz), xc, xp=xp)
             if has_bias:
                 db = db + xp.sum(gz, axis=0)
             return (dw, db), (dx,)
@@ -240,7 +241,7 @@ def linear_cross_entropy(
     softcap : float, optional
         Logit soft-capping :math:`s \tanh(z/s)` (Gemma 2); ``None``: off.
     chunk_size : int, optional
-        Tokens per chunk; default about :math:`2^{21} / V` (8 MiB of float32 logits).
+        Tokens per chunk; default about :math:`2^{22} / V` (16 MiB of float32 logits).
 
     Returns
     -------

@@ -387,8 +387,9 @@ def log_cosh_loss(
     Computed as :math:`|d| + \operatorname{softplus}(-2|d|) - \log 2` for :math:`|d| \ge 1`
     (``cosh`` overflows float32 for :math:`|d| > 89`; this form is finite for any
     :math:`|d|`) and as :math:`\operatorname{log1p}(2\sinh^2(d/2))` below 1, where the
-    first form loses digits to cancellation; the gradient is :math:`\tanh(d)`. Keras equivalent: ``keras.losses.LogCosh`` (a mean over the
-    last axis, equal for ``reduction="mean"``); optax: ``optax.losses.log_cosh``.
+    first form loses digits to cancellation; the gradient is :math:`\tanh(d)`. Keras
+    equivalent: ``keras.losses.LogCosh`` (a mean over the last axis, equal for
+    ``reduction="mean"``); optax: ``optax.losses.log_cosh``.
 
     Examples
     --------

@@ -305,6 +305,16 @@ def test_value_range(backend, path):
     assert (lo, hi) == (-7, 12) and type(lo) is int and type(hi) is int
 
 
+def test_add_matmul(backend, dtype, path):
+    """acc + a @ b on every backend and path (torch's native path accumulates in place)."""
+    rng = np.random.default_rng(0)
+    acc, a, b = rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), rng.normal(size=(3, 5))
+    with force_generic(path == "generic"):
+        got = P.add_matmul(*(backend.asarray(v, dtype) for v in (acc, a, b)), xp=backend.xp)
+    tol = {"float64": 1e-12, "float32": 1e-5}.get(dtype, 2e-2)
+    np.testing.assert_allclose(backend.to_numpy(got), acc + a @ b, rtol=tol, atol=tol)
+
+
 def test_labels_in_range_reports_whether_all_were_in_range(backend):
     """True only when every label was read and lies in [0, C) (a loss then skips its
     ignore mask); False with an ignored label, when empty, or when not read (lazy Dask)."""

@@ -24,6 +24,7 @@ from typing import Any
 from ._compat import backend_name
 
 __all__ = [
+    "add_matmul",
     "force_generic",
     "generic_forced",
     "log_sigmoid",
@@ -152,6 +153,12 @@ def _generic_stop_gradient(x: Any, /, *, xp: Any) -> Any:
     return x  # libraries without autodiff have no gradient to stop
 
 
+def _generic_add_matmul(acc: Any, a: Any, b: Any, /, *, xp: Any) -> Any:
+    """``acc + a @ b``: a chunked loop's accumulator (torch updates ``acc`` in place, with
+    no (M, N) temporary: the caller must own ``acc`` and not differentiate through it)."""
+    return acc + xp.matmul(a, b)
+
+
 def _generic_value_range(x: Any, /, *, xp: Any) -> tuple[int, int]:
     """``(min, max)`` of a non-empty concrete integer array, as Python ints (label checks)."""
     return int(xp.min(x)), int(xp.max(x))
@@ -196,6 +203,9 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "one_hot": one_hot_,
         "stop_gradient": lambda x, /, *, xp: x.detach(),
         "value_range": value_range_,
+        "add_matmul": lambda acc, a, b, /, *, xp: (
+            acc.addmm_(a, b) if acc.ndim == 2 and not acc.requires_grad else acc + a @ b
+        ),
         # Whole-loss kernels: called only when every option maps exactly (no weight=).
         "mse_loss": lambda x, y, /, *, reduction: F.mse_loss(x, y, reduction=reduction),
         "l1_loss": lambda x, y, /, *, reduction: F.l1_loss(x, y, reduction=reduction),
@@ -384,3 +394,4 @@ take_along_axis = _primitive("take_along_axis", _generic_take_along_axis)
 one_hot = _primitive("one_hot", _generic_one_hot)
 stop_gradient = _primitive("stop_gradient", _generic_stop_gradient, semantic=True)
 value_range = _primitive("value_range", _generic_value_range)
+add_matmul = _primitive("add_matmul", _generic_add_matmul)
