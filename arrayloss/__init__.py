@@ -26,6 +26,12 @@ from .embedding import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
+from .generative import (
+    gradient_penalty,
+    wasserstein_critic_loss,
+    wasserstein_distance_1d,
+    wasserstein_generator_loss,
+)
 from .margin import (
     categorical_hinge_loss,
     hinge_loss,
@@ -77,6 +83,10 @@ __all__ = [
     "sigmoid_focal_loss",
     "linear_cross_entropy",
     "categorical_hinge_loss",
+    "gradient_penalty",
+    "wasserstein_critic_loss",
+    "wasserstein_distance_1d",
+    "wasserstein_generator_loss",
     "contrastive_loss",
     "cosine_embedding_loss",
     "hinge_embedding_loss",

@@ -296,6 +296,18 @@ def _ctc_sample(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ..
     ), {}
 
 
+def _single(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
+    """One (n, c) floating array: critic scores, per-sample gradients."""
+    return (rng.standard_normal((n, c)),), {}
+
+
+def _samples_1d(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
+    """Two 1-D samples of n * c values each (empirical distributions)."""
+    return (rng.standard_normal(n * c), rng.normal(0.5, 2.0, n * c)), {}
+
+
+KINDS["single"] = _single
+KINDS["samples_1d"] = _samples_1d
 KINDS["seg_logits_index"] = _seg_sample
 KINDS["seg_binary"] = _seg_binary
 KINDS["ctc"] = _ctc_sample
@@ -305,6 +317,10 @@ KINDS["ctc"] = _ctc_sample
 SAMPLE_KINDS: dict[str, str] = {
     "cross_entropy": "logits_index",
     "ctc_loss": "ctc",
+    "wasserstein_critic_loss": "pair",
+    "wasserstein_generator_loss": "single",
+    "gradient_penalty": "single",
+    "wasserstein_distance_1d": "samples_1d",
     "linear_cross_entropy": "hidden_weight_index",
     "nll_loss": "logprobs_index",
     "binary_cross_entropy": "probs_binary",

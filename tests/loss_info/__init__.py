@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 _FAMILIES = ("regression", "classification", "margin", "segmentation", "linear_ce", "embedding",
-             "sequence")
+             "sequence", "generative")
 
 
 def all_losses() -> list[LossInfo]:
