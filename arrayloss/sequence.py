@@ -428,20 +428,9 @@ def adaptive_log_softmax_loss(
     ((4,), True)
     """
     name = "adaptive_log_softmax_loss"
-    arrays = {"input": input, "target": target, "head_weight": head_weight,
-              "head_bias": head_bias}
-    if isinstance(tail_weights, (list, tuple)):
-        for i, pair in enumerate(tail_weights):
-            if isinstance(pair, (list, tuple)):
-                for j, w in enumerate(pair):
-                    arrays[f"tail_weights[{i}][{j}]"] = w
-    xp = namespace_of(name, xp=xp, **arrays)
-    edges, in_features = _asm_layout(head_weight, tail_weights, cutoffs, xp)
-    if input.ndim not in (1, 2) or input.shape[-1] != in_features:
-        raise ValueError(
-            f"{name}: `input` must have shape (N, {in_features}) or ({in_features},), got "
-            f"{tuple(input.shape)}"
-        )
+    xp, edges, out, x, tails, head_lsm = _asm_prepare(
+        input, head_weight, tail_weights, head_bias, cutoffs, xp, target=target
+    )
     if not isdtype(target.dtype, "integral", xp):
         raise TypeError(f"{name}: `target` must have an integer dtype, got {target.dtype}")
     if target.ndim != input.ndim - 1 or (input.ndim == 2 and target.shape[0] != input.shape[0]):
@@ -450,24 +439,13 @@ def adaptive_log_softmax_loss(
             f"{tuple(input.shape)}, got {tuple(target.shape)}"
         )
     unbatched = input.ndim == 1
-    weights = [w for pair in tail_weights for w in pair]
-    out, _, cast = promote_floating(
-        name, xp, input=input, head_weight=head_weight, head_bias=head_bias,
-        **{f"w{i}": w for i, w in enumerate(weights)},
-    )
-    x, hw, hb = cast[0], cast[1], cast[2]
-    tails = [(cast[3 + 2 * i], cast[4 + 2 * i]) for i in range(len(tail_weights))]
     if unbatched:
-        x, target = x[None, :], xp.reshape(target, (1,))
+        target = xp.reshape(target, (1,))
     idt = index_dtype(xp)
     t = xp.astype(target, idt)
     concrete = is_concrete(target, xp)
     if concrete:
         check_labels_in_range(name, "target", t, edges[-1], xp)
-    head = xp.matmul(x, xp.matrix_transpose(hw))
-    if hb is not None:
-        head = head + hb
-    head_lsm = log_softmax(head, axis=1, xp=xp)
     c0 = edges[0]
     cluster = xp.zeros_like(t)
     for c in edges[1:-1]:
@@ -483,6 +461,47 @@ def adaptive_log_softmax_loss(
     if unbatched:
         output = output[0]
     return ASMOutput(finish(output, out, xp), finish(loss, out, xp))
+
+
+def _asm_prepare(
+    input: Any,
+    head_weight: Any,
+    tail_weights: Sequence[tuple[Any, Any]],
+    head_bias: Any,
+    cutoffs: Sequence[int] | None,
+    xp: Any,
+    **more: Any,
+) -> tuple[Any, list[int], Any, Any, list[tuple[Any, Any]], Any]:
+    """Shared prologue: namespace, shape checks, promotion of the input and every weight,
+    and the head's log-softmax. Returns xp, edges, out dtype, the (N, D) input, the tail
+    weight pairs and the head log-probabilities."""
+    name = "adaptive_log_softmax_loss"
+    arrays = {"input": input, **more, "head_weight": head_weight, "head_bias": head_bias}
+    if isinstance(tail_weights, (list, tuple)):
+        for i, pair in enumerate(tail_weights):
+            if isinstance(pair, (list, tuple)):
+                for j, w in enumerate(pair):
+                    arrays[f"tail_weights[{i}][{j}]"] = w
+    xp = namespace_of(name, xp=xp, **arrays)
+    edges, in_features = _asm_layout(head_weight, tail_weights, cutoffs, xp)
+    if input.ndim not in (1, 2) or input.shape[-1] != in_features:
+        raise ValueError(
+            f"{name}: `input` must have shape (N, {in_features}) or ({in_features},), got "
+            f"{tuple(input.shape)}"
+        )
+    weights = [w for pair in tail_weights for w in pair]
+    out, _, cast = promote_floating(
+        name, xp, input=input, head_weight=head_weight, head_bias=head_bias,
+        **{f"w{i}": w for i, w in enumerate(weights)},
+    )
+    x, hw, hb = cast[0], cast[1], cast[2]
+    tails = [(cast[3 + 2 * i], cast[4 + 2 * i]) for i in range(len(tail_weights))]
+    if x.ndim == 1:
+        x = x[None, :]
+    head = xp.matmul(x, xp.matrix_transpose(hw))
+    if hb is not None:
+        head = head + hb
+    return xp, edges, out, x, tails, log_softmax(head, axis=1, xp=xp)
 
 
 def _tail_logprob(x: Any, rel: Any, pair: tuple[Any, Any], xp: Any) -> Any:
@@ -535,33 +554,13 @@ def adaptive_log_softmax_log_prob(
     xp: Any = None,
 ) -> Any:
     """Log-probabilities of every class, shape (N, n_classes) (torch's ``log_prob``)."""
-    name = "adaptive_log_softmax_loss"
-    arrays = {"input": input, "head_weight": head_weight, "head_bias": head_bias}
-    xp = namespace_of(name, xp=xp, **arrays)
-    edges, in_features = _asm_layout(head_weight, tail_weights, cutoffs, xp)
-    if input.ndim not in (1, 2) or input.shape[-1] != in_features:
-        raise ValueError(
-            f"{name}: `input` must have shape (N, {in_features}) or ({in_features},), got "
-            f"{tuple(input.shape)}"
-        )
-    weights = [w for pair in tail_weights for w in pair]
-    out, _, cast = promote_floating(
-        name, xp, input=input, head_weight=head_weight, head_bias=head_bias,
-        **{f"w{i}": w for i, w in enumerate(weights)},
+    xp, edges, out, x, tails, head_lsm = _asm_prepare(
+        input, head_weight, tail_weights, head_bias, cutoffs, xp
     )
-    x, hw, hb = cast[0], cast[1], cast[2]
-    unbatched = x.ndim == 1
-    if unbatched:
-        x = x[None, :]
-    head = xp.matmul(x, xp.matrix_transpose(hw))
-    if hb is not None:
-        head = head + hb
-    head_lsm = log_softmax(head, axis=1, xp=xp)
     c0 = edges[0]
     blocks = [head_lsm[:, :c0]]
-    for i in range(len(tail_weights)):
-        proj, outw = cast[3 + 2 * i], cast[4 + 2 * i]
+    for i, (proj, outw) in enumerate(tails):
         logits = xp.matmul(xp.matmul(x, xp.matrix_transpose(proj)), xp.matrix_transpose(outw))
         blocks.append(log_softmax(logits, axis=1, xp=xp) + head_lsm[:, c0 + i : c0 + i + 1])
     result = xp.concat(blocks, axis=1)
-    return finish(result[0] if unbatched else result, out, xp)
+    return finish(result[0] if input.ndim == 1 else result, out, xp)
