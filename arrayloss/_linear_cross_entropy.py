@@ -50,10 +50,13 @@ def _make_kernel(
     z_loss: float,
     softcap: float | None,
     chunk: int,
+    reduction: str,
     xp: Any,
-) -> tuple[Any, Any]:
-    """Generic forward/backward over row chunks; closed over the static options."""
+) -> tuple[Any, Any, Any]:
+    """Generic (forward, backward, primal) over row chunks; closed over the static options."""
     eps = label_smoothing
+    reduced = reduction != "none"
+    mean = reduction == "mean"
 
     def logits_of(x: Any, w: Any, b: Any) -> tuple[Any, Any]:
         z = x @ xp.matrix_transpose(w)
@@ -100,71 +103,136 @@ def _make_kernel(
             loss = loss + z_loss * wt * lse * lse
         return loss, lse, wt
 
-    def forward(*arrays: Any) -> tuple[Any, tuple[Any, ...]]:
-        x, w, b, t, cw = _unpack(arrays)
+    def grad_logits(z: Any, th: Any, tc: Any, lc: Any, gc: Any, cw: Any, cw_sum: Any) -> Any:
+        """d loss / d z of a chunk, times the rows' cotangents ``gc`` (a scalar or (rows,))."""
+        n_cls = z.shape[1]
+        p = xp.exp(z - lc[:, None])  # softmax from the row's log-sum-exp
+        hit, wt, _ = target_stats(z, tc, cw)
+        # d loss / d z = a * p - (1 - eps) w_t [c = t] - eps/V * valid * w_c
+        coef = (1 - eps) * wt
+        a = coef
+        if eps:
+            valid = xp.astype(tc != ignore_index, z.dtype)
+            a = a + (eps / n_cls) * valid * (cw_sum if has_weight else n_cls)
+        if z_loss:
+            a = a + 2 * z_loss * wt * lc
+        gz = a[:, None] * p - xp.where(hit, coef[:, None], xp.zeros_like(z))
+        if eps:
+            if has_weight:
+                gz = gz - ((eps / n_cls) * valid)[:, None] * cw[None, :]
+            else:
+                gz = gz - ((eps / n_cls) * valid)[:, None]
+        gz = gz * (gc[:, None] if gc.ndim else gc)
+        if softcap is not None:
+            gz = gz * (1 - th * th)  # d(softcap tanh(u / softcap))/du
+        return gz
+
+    def zero_grads(w: Any) -> tuple[Any, Any]:
+        n_cls = w.shape[0]
+        zero_b = (
+            xp.zeros((n_cls,), dtype=w.dtype, device=_device(w))
+            if has_bias
+            else xp.zeros((), dtype=w.dtype, device=_device(w))
+        )
+        return xp.zeros_like(w), zero_b
+
+    def accumulate(carry: tuple[Any, Any], gz: Any, xc: Any, w: Any) -> tuple[tuple[Any, Any], Any]:
+        """The chunk's input gradient and the running (weight, bias) gradients."""
+        dw, db = carry
+        dx = gz @ w
+        dw = add_matmul(dw, xp.matrix_transpose(gz), xc, xp=xp)
+        if has_bias:
+            db = db + xp.sum(gz, axis=0)
+        return (dw, db), dx
+
+    def row_losses(x: Any, w: Any, b: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
+        """Per-row loss, log-sum-exp and target weight, one chunk of logits at a time."""
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc = xs
             z, _ = logits_of(xc, w, b)
-            loss, lse, wt = chunk_loss(z, tc, cw)
-            return carry, (loss, lse, wt)
+            return carry, chunk_loss(z, tc, cw)
 
         _, (loss, lse, wt) = chunked_scan(
             body, (), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
         )
+        return loss, lse, wt
+
+    # --- reduction="none": per-row outputs, the backward recomputes each chunk's logits ---
+
+    def forward(*arrays: Any) -> tuple[Any, tuple[Any, ...]]:
+        x, w, b, t, cw = _unpack(arrays)
+        loss, lse, wt = row_losses(x, w, b, t, cw)
         return (loss, wt), (lse,)
 
     def backward(arrays: tuple[Any, ...], extra: tuple[Any, ...], g: Any) -> tuple[Any, ...]:
         x, w, b, t, cw = _unpack(arrays)
         (lse,) = extra
         g = g[0]  # the second output (the per-row weight) is a constant
-        n_cls = w.shape[0]
         # Always bound: torch.compile cannot read a closure cell that was never populated.
         cw_sum = xp.sum(cw) if has_weight else None
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
-            dw, db = carry
             xc, tc, lc, gc = xs
             z, th = logits_of(xc, w, b)
-            p = xp.exp(z - lc[:, None])  # softmax from the stored log-sum-exp
-            hit, wt, _ = target_stats(z, tc, cw)
-            # d loss / d z = a * p - (1 - eps) w_t [c = t] - eps/V * valid * w_c
-            coef = (1 - eps) * wt
-            a = coef
-            if eps:
-                valid = xp.astype(tc != ignore_index, z.dtype)
-                a = a + (eps / n_cls) * valid * (cw_sum if has_weight else n_cls)
-            if z_loss:
-                a = a + 2 * z_loss * wt * lc
-            gz = a[:, None] * p - xp.where(hit, coef[:, None], xp.zeros_like(z))
-            if eps:
-                if has_weight:
-                    gz = gz - ((eps / n_cls) * valid)[:, None] * cw[None, :]
-                else:
-                    gz = gz - ((eps / n_cls) * valid)[:, None]
-            gz = gz * gc[:, None]
-            if softcap is not None:
-                gz = gz * (1 - th * th)  # d(softcap tanh(u / softcap))/du
-            dx = gz @ w
-            dw = add_matmul(dw, xp.matrix_transpose(gz), xc, xp=xp)
-            if has_bias:
-                db = db + xp.sum(gz, axis=0)
-            return (dw, db), (dx,)
+            carry, dx = accumulate(carry, grad_logits(z, th, tc, lc, gc, cw, cw_sum), xc, w)
+            return carry, (dx,)
 
-        zero_b = (
-            xp.zeros((n_cls,), dtype=w.dtype, device=_device(w))
-            if has_bias
-            else xp.zeros((), dtype=w.dtype, device=_device(w))
-        )
         (dw, db), (dx,) = chunked_scan(
             body,
-            (xp.zeros_like(w), zero_b),
+            zero_grads(w),
             (x, t, lse, g),
             chunk=chunk,
             pad=(0.0, ignore_index, 0.0, 0.0),
             xp=xp,
         )
         return (dx, dw, db) if has_bias else (dx, dw)
+
+    # --- reduction="mean"/"sum": a scalar output, so its gradient is known up to the one
+    # cotangent while the chunk's logits are at hand: the forward pass of a differentiated
+    # call computes it there (three matmuls per chunk instead of four) and the backward
+    # pass only scales it. ``primal`` is the value-only pass of an undifferentiated call. ---
+
+    def grad_scale(t: Any, cw: Any, like: Any) -> tuple[Any, Any]:
+        """(d result / d sum of losses, the "mean" denominator: the summed target weights).
+
+        With every target ignored the mean is 0/0 = NaN and torch's gradient is 0, not NaN:
+        the scale is 0 then."""
+        valid = t != ignore_index
+        validf = xp.astype(valid, like.dtype)
+        if has_weight:
+            validf = validf * xp.take(cw, xp.where(valid, t, xp.zeros_like(t)), axis=0)
+        den = xp.sum(validf)
+        if not mean:
+            return xp.ones_like(den), den
+        safe = xp.where(den == 0, xp.ones_like(den), den)
+        return xp.where(den == 0, xp.zeros_like(den), 1 / safe), den
+
+    def primal(*arrays: Any) -> tuple[Any, ...]:
+        x, w, b, t, cw = _unpack(arrays)
+        loss, _, wt = row_losses(x, w, b, t, cw)
+        return ((xp.sum(loss) / xp.sum(wt)) if mean else xp.sum(loss),)
+
+    def forward_fused(*arrays: Any) -> tuple[Any, tuple[Any, ...]]:
+        x, w, b, t, cw = _unpack(arrays)
+        scale, den = grad_scale(t, cw, x)
+        cw_sum = xp.sum(cw) if has_weight else None
+
+        def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+            xc, tc = xs
+            z, th = logits_of(xc, w, b)
+            loss, lse, _ = chunk_loss(z, tc, cw)
+            carry, dx = accumulate(carry, grad_logits(z, th, tc, lse, scale, cw, cw_sum), xc, w)
+            return carry, (loss, dx)
+
+        (dw, db), (loss, dx) = chunked_scan(
+            body, zero_grads(w), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
+        )
+        grads = (dx, dw, db) if has_bias else (dx, dw)
+        return ((xp.sum(loss) / den) if mean else xp.sum(loss),), grads
+
+    def backward_fused(arrays: tuple[Any, ...], extra: tuple[Any, ...], g: Any) -> tuple[Any, ...]:
+        return tuple(g[0] * e for e in extra)
 
     def _unpack(arrays: tuple[Any, ...]) -> tuple[Any, Any, Any, Any, Any]:
         a = list(arrays)
@@ -174,7 +242,9 @@ def _make_kernel(
         cw = a.pop(0) if has_weight else None
         return x, w, b, t, cw
 
-    return forward, backward
+    if reduced:
+        return forward_fused, backward_fused, primal
+    return forward, backward, None
 
 
 def _device(x: Any) -> Any:
@@ -364,8 +434,8 @@ def linear_cross_entropy(
     idx = xp.int32 if backend_name(xp) == "jax" else xp.int64
     t = xp.astype(xp.reshape(target, (-1,)), idx)
     chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(n_cls, 1))
-    key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk)
-    forward, backward = _make_kernel(
+    key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction)
+    forward, backward, primal = _make_kernel(
         has_bias=b is not None,
         has_weight=cw is not None,
         ignore_index=ignore_index,
@@ -373,18 +443,23 @@ def linear_cross_entropy(
         z_loss=zl,
         softcap=cap,
         chunk=chunk,
+        reduction=reduction,
         xp=xp,
     )
     apply = custom_gradient(
-        forward, backward, xp=xp, n_diff=3 if b is not None else 2, n_out=2, key=key
+        forward,
+        backward,
+        xp=xp,
+        n_diff=3 if b is not None else 2,
+        n_out=1 if reduction != "none" else 2,
+        key=key,
+        primal=primal,
     )
     diff = (x, w, b) if b is not None else (x, w)
     nondiff = (t, cw) if cw is not None else (t,)
-    loss, wt = apply(diff, nondiff)
-    if reduction == "mean":
-        result = xp.sum(loss) / xp.sum(wt)
-    elif reduction == "sum":
-        result = xp.sum(loss)
-    else:
+    if reduction == "none":
+        loss, _ = apply(diff, nondiff)
         result = xp.reshape(loss, out_shape)
+    else:
+        (result,) = apply(diff, nondiff)
     return finish(result, out_dtype, xp)

@@ -144,3 +144,32 @@ def test_low_precision_is_computed_in_float32():
     assert out.dtype == torch.bfloat16
     ref = F.cross_entropy(F.linear(xb.double(), wb.double()), torch.from_numpy(t))
     torch.testing.assert_close(out.double(), ref, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_value_without_gradient_matches_differentiated_call(reduction):
+    """A scalar reduction computes its gradient in the forward pass of a differentiated call
+    and takes a value-only path otherwise (no_grad, inputs not requiring grad): same value."""
+    x, w, b, t, cw = (torch.from_numpy(a) for a in _data())
+    kw = {"linear_bias": b, "weight": cw, "label_smoothing": 0.1, "reduction": reduction}
+    ref = F.cross_entropy(F.linear(x, w, b), t, weight=cw, label_smoothing=0.1, reduction=reduction)
+    with torch.no_grad():
+        plain = al.linear_cross_entropy(x.requires_grad_(True), w, t, chunk_size=8, **kw)
+    x.requires_grad_(False)
+    fused = al.linear_cross_entropy(x, w.requires_grad_(True), t, chunk_size=8, **kw)
+    assert fused.requires_grad and not plain.requires_grad
+    torch.testing.assert_close(plain, ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fused.detach(), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_all_targets_ignored_mean_is_nan_with_zero_gradient_like_torch():
+    x, w, b, t, _ = (torch.from_numpy(a) for a in _data())
+    t = torch.full_like(t, -100)
+    args = [a.clone().requires_grad_(True) for a in (x, w, b)]
+    ref = F.linear_cross_entropy(args[0], args[1], t, linear_bias=args[2])
+    ref_g = torch.autograd.grad(ref, args)
+    got = al.linear_cross_entropy(args[0], args[1], t, linear_bias=args[2], chunk_size=8)
+    got_g = torch.autograd.grad(got, args)
+    assert torch.isnan(ref) and torch.isnan(got)
+    for g, r in zip(got_g, ref_g):
+        torch.testing.assert_close(g, r)

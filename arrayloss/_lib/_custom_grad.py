@@ -13,9 +13,16 @@ module-level ``torch.autograd.Function`` of ``_torch_function.py`` (with ``setup
 so ``torch.func.grad`` and ``vmap`` work too, and defined outside any trace, so
 ``torch.compile(fullgraph=True)`` traces it); on JAX a ``jax.custom_vjp`` (``nondiff``
 arrays get zero cotangents); on libraries without autodiff it is the plain forward. The
-formula stays written once. Built functions are cached per ``key`` (the static
-configuration of the call), so eager calls do not rebuild them and ``jax.jit`` sees one
-function per configuration.
+formula stays written once.
+
+An optional ``primal(*arrays) -> outs`` is the value-only version used when no gradient is
+being taken (JAX's ``custom_vjp`` primal; on torch when grad mode is off or no
+differentiable input requires grad; on libraries without autodiff). It lets ``forward``
+do work only a backward pass needs, e.g. compute the gradients while the chunk's
+intermediates are at hand instead of recomputing them (``extra`` then holds them).
+
+Built functions are cached per ``key`` (the static configuration of the call), so eager
+calls do not rebuild them and ``jax.jit`` sees one function per configuration.
 """
 
 from __future__ import annotations
@@ -29,31 +36,48 @@ __all__ = ["custom_gradient"]
 
 _Forward = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 _Backward = Callable[[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]
+_Primal = Callable[..., tuple[Any, ...]]
 
 _CACHE: dict[tuple[str, Any], Callable[..., Any]] = {}
 
 
 def _build_torch(
-    forward: _Forward, backward: _Backward, n_diff: int, n_out: int, key: Any
+    forward: _Forward,
+    backward: _Backward,
+    primal: _Primal | None,
+    n_diff: int,
+    n_out: int,
+    key: Any,
 ) -> Callable[..., Any]:
+    import torch
+
     from ._torch_function import PAIRS, CustomFunction
 
     PAIRS[key] = (forward, backward, n_diff, n_out)
 
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
+        if primal is not None and not (
+            torch.is_grad_enabled() and any(a.requires_grad for a in diff)
+        ):
+            return primal(*diff, *nondiff)
         return CustomFunction.apply(key, *diff, *nondiff)[:n_out]  # type: ignore[no-untyped-call]
 
     return apply
 
 
 def _build_jax(
-    forward: _Forward, backward: _Backward, n_diff: int, n_out: int, key: Any
+    forward: _Forward,
+    backward: _Backward,
+    primal: _Primal | None,
+    n_diff: int,
+    n_out: int,
+    key: Any,
 ) -> Callable[..., Any]:
     import jax
 
     @jax.custom_vjp
     def fn(*arrays: Any) -> Any:
-        return forward(*arrays)[0]
+        return primal(*arrays) if primal is not None else forward(*arrays)[0]
 
     def fwd(*arrays: Any) -> tuple[Any, Any]:
         outs, extra = forward(*arrays)
@@ -73,9 +97,16 @@ def _build_jax(
 
 
 def _build_plain(
-    forward: _Forward, backward: _Backward, n_diff: int, n_out: int, key: Any
+    forward: _Forward,
+    backward: _Backward,
+    primal: _Primal | None,
+    n_diff: int,
+    n_out: int,
+    key: Any,
 ) -> Callable[..., Any]:
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
+        if primal is not None:
+            return primal(*diff, *nondiff)
         return forward(*diff, *nondiff)[0]
 
     return apply
@@ -85,7 +116,15 @@ _BUILDERS = {"torch": _build_torch, "jax": _build_jax}
 
 
 def custom_gradient(
-    forward: _Forward, backward: _Backward, /, *, xp: Any, n_diff: int, n_out: int, key: Any
+    forward: _Forward,
+    backward: _Backward,
+    /,
+    *,
+    xp: Any,
+    n_diff: int,
+    n_out: int,
+    key: Any,
+    primal: _Primal | None = None,
 ) -> Callable[..., Any]:
     """``apply(diff, nondiff) -> outs`` with ``backward`` as the gradient of ``forward``.
 
@@ -97,6 +136,6 @@ def custom_gradient(
     fn = _CACHE.get(ck)
     if fn is None:
         fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(
-            forward, backward, n_diff, n_out, ck
+            forward, backward, primal, n_diff, n_out, ck
         )
     return fn
