@@ -50,7 +50,11 @@ def main() -> None:
         from dask.distributed import Client, LocalCluster
 
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=None,
+                               # No dashboard; its HTTP server (health/metrics routes) still
+                               # starts, by default on 8787: a free port instead, so two
+                               # clusters (pytest-xdist workers) do not collide.
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         client = Client(cluster)
     start = time.perf_counter()
     value = float(loss.compute())

@@ -104,7 +104,11 @@ def test_shard_map_data_parallel_example(backend):
 def dask_client():
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=None,
+                                       # No dashboard; its HTTP server (health/metrics routes) still
+                                       # starts, by default on 8787: a free port instead, so two
+                                       # clusters (pytest-xdist workers) do not collide.
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     client = distributed.Client(cluster)
     yield client
     client.close()
