@@ -1,12 +1,17 @@
 """Cross entropy of a linear projection, ``cross_entropy(input @ W.T + b, target)``, computed
 in row chunks so the (tokens x vocabulary) logits are never materialised.
 
-The forward pass forms one chunk of logits at a time, keeps only each row's log-sum-exp and
-loss; the backward pass recomputes the chunk's logits from ``input`` and ``linear_weight``
-(recompute, do not store) and accumulates the gradients of ``input``, ``linear_weight`` and
-``linear_bias``. The two passes are generic array-API functions joined by the
-``custom_gradient`` primitive (a ``torch.autograd.Function``, a ``jax.custom_vjp``), and the
-chunk loop is ``chunked_scan`` (``lax.scan`` on JAX, so it jits).
+One chunk of logits exists at a time. For a scalar result (``mean``/``sum``) a
+differentiated call computes the gradients of ``input``, ``linear_weight`` and
+``linear_bias`` in the same chunk loop as the loss, while each chunk's logits are at hand
+(three matmuls per chunk), and the backward pass only scales them by the cotangent; an
+undifferentiated call takes a value-only loop. For ``reduction="none"`` the forward pass
+keeps each row's log-sum-exp and the backward pass recomputes the chunk's logits (recompute,
+do not store). Only the softmax term of a chunk's logit gradient is dense: the target term
+is a gather/scatter-add of rows, the label-smoothing term a rank-one update applied once.
+The passes are generic array-API functions joined by the ``custom_gradient`` primitive (a
+``torch.autograd.Function``, a ``jax.custom_vjp``), and the chunk loop is ``chunked_scan``
+(``lax.scan`` on JAX, so it jits).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from ._lib import (
 from ._lib._chunk import chunked_scan
 from ._lib._compat import backend_name
 from ._lib._custom_grad import custom_gradient
-from ._lib._primitives import add_matmul, take_along_axis
+from ._lib._primitives import add_at_rows, add_matmul, scale_owned, take_along_axis
 from ._lib._validation import shape_str
 
 __all__ = ["linear_cross_entropy"]
@@ -36,8 +41,8 @@ __all__ = ["linear_cross_entropy"]
 _NAME = "linear_cross_entropy"
 # Default chunk: about 2**22 logits (16 MiB in float32) per chunk of rows. Large enough that
 # the chunk's matmuls run at full speed (at V = 32768, 2**21 gave 64-row matmuls and 1.4x
-# torch's chunked time), small enough that its handful of (rows, V) temporaries stays far
-# below the full logits (peak within 1.1x torch's chunked kernel; benchmarks/linear_ce.md).
+# torch's chunked time), small enough that its few (rows, V) temporaries stay far below the
+# full logits (peak equal to torch's chunked kernel; benchmarks/results/linear_ce.md).
 _CHUNK_ELEMENTS = 2**22
 
 
@@ -68,27 +73,26 @@ def _make_kernel(
         th = xp.tanh(z / softcap)
         return softcap * th, th
 
-    def target_stats(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
-        """Per row: the target mask (rows, V), weight of the target (0 if ignored), valid."""
+    def target_stats(t: Any, cw: Any, like: Any) -> tuple[Any, Any, Any]:
+        """Per row: the safe target index, the target's weight (0 if ignored), valid (0/1)."""
         valid = t != ignore_index
         ts = xp.where(valid, t, xp.zeros_like(t))
-        cols = xp.arange(z.shape[1], dtype=t.dtype)
-        hit = cols[None, :] == ts[:, None]
-        validf = xp.astype(valid, z.dtype)
+        validf = xp.astype(valid, like.dtype)
         wt = xp.take(cw, ts, axis=0) * validf if has_weight else validf
-        return hit, wt, ts
+        return ts, wt, validf
 
-    def row_stats(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
-        """Per row: log-sum-exp, target logit, weight of the target (0 if ignored)."""
+    def softmax_parts(z: Any) -> tuple[Any, Any, Any]:
+        """``e = exp(z - max)``, its row sums and the log-sum-exp (max-shifted: exp never
+        overflows; softcapped or not, every row max is finite)."""
         m = xp.max(z, axis=1, keepdims=True)
-        # Max-shifted: exp never overflows; softcapped or not, every row max is finite.
-        lse = xp.log(xp.sum(xp.exp(z - m), axis=1)) + m[:, 0]
-        _, wt, ts = target_stats(z, t, cw)
-        zt = take_along_axis(z, ts[:, None], axis=1, xp=xp)[:, 0]
-        return lse, zt, wt
+        e = xp.exp(z - m)
+        s = xp.sum(e, axis=1)
+        return e, s, xp.log(s) + m[:, 0]
 
-    def chunk_loss(z: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
-        lse, zt, wt = row_stats(z, t, cw)
+    def chunk_loss(z: Any, t: Any, cw: Any, lse: Any) -> tuple[Any, Any]:
+        """Per row: the loss and the target's weight."""
+        ts, wt, validf = target_stats(t, cw, z)
+        zt = take_along_axis(z, ts[:, None], axis=1, xp=xp)[:, 0]
         loss = wt * (lse - zt)
         if eps:
             # torch: the smoothing term -eps/V * sum_c w_c log p_c, on non-ignored rows.
@@ -97,53 +101,85 @@ def _make_kernel(
                 smooth = lse * xp.sum(cw) - xp.sum(z * cw[None, :], axis=1)
             else:
                 smooth = n_cls * lse - xp.sum(z, axis=1)
-            valid = xp.astype(t != ignore_index, z.dtype)
-            loss = (1 - eps) * loss + (eps / n_cls) * valid * smooth
+            loss = (1 - eps) * loss + (eps / n_cls) * validf * smooth
         if z_loss:
             loss = loss + z_loss * wt * lse * lse
-        return loss, lse, wt
+        return loss, wt
 
-    def grad_logits(z: Any, th: Any, tc: Any, lc: Any, gc: Any, cw: Any, cw_sum: Any) -> Any:
-        """d loss / d z of a chunk, times the rows' cotangents ``gc`` (a scalar or (rows,))."""
-        n_cls = z.shape[1]
-        p = xp.exp(z - lc[:, None])  # softmax from the row's log-sum-exp
-        hit, wt, _ = target_stats(z, tc, cw)
-        # d loss / d z = a * p - (1 - eps) w_t [c = t] - eps/V * valid * w_c
-        coef = (1 - eps) * wt
-        a = coef
+    def zero_carry(w: Any) -> tuple[Any, Any, Any, Any]:
+        """(d weight, d bias, sum_n c_n x_n, sum_n c_n): the chunk loop's accumulators."""
+        n_cls, dim = w.shape
+        dev = _device(w)
+        db = xp.zeros((n_cls,) if has_bias else (), dtype=w.dtype, device=dev)
+        cx = xp.zeros((dim,), dtype=w.dtype, device=dev)
+        return xp.zeros_like(w), db, cx, xp.zeros((), dtype=w.dtype, device=dev)
+
+    def chunk_grads(
+        carry: Any, e: Any, norm: Any, th: Any, xc: Any, tc: Any, lc: Any, gc: Any, ctx: Any
+    ) -> tuple[Any, Any]:
+        """Accumulate one chunk's gradient; returns ``(carry, d input rows)``.
+
+        ``p = e / norm`` is the chunk's softmax (``norm`` None: ``e`` is it), ``lc`` its
+        log-sum-exp, ``gc`` the rows' cotangents (a scalar or (rows,)). Per row n and class
+        v, d loss / d z = a_n p_nv - coef_n [v = t_n] - c_n w_v with w_v the class weight
+        (1 without ``weight``). Only the softmax term is dense: the target term goes to the
+        target's row of the weight gradient and the input gradient through a gather, the
+        uniform smoothing term is rank one and is applied once after the loop, so the chunk
+        costs three matmuls and a single elementwise pass over its logits. Soft-capping
+        multiplies every term by the tanh derivative, which makes all of them dense.
+        """
+        w, cw, cw_sum, w_bar = ctx
+        dw, db, cx, csum = carry
+        n_cls = e.shape[1]
+        ts, wt, validf = target_stats(tc, cw, e)
+        coef = (1 - eps) * wt * gc
+        a = (1 - eps) * wt
         if eps:
-            valid = xp.astype(tc != ignore_index, z.dtype)
-            a = a + (eps / n_cls) * valid * (cw_sum if has_weight else n_cls)
+            a = a + (eps / n_cls) * validf * (cw_sum if has_weight else n_cls)
         if z_loss:
             a = a + 2 * z_loss * wt * lc
-        gz = a[:, None] * p - xp.where(hit, coef[:, None], xp.zeros_like(z))
-        if eps:
-            if has_weight:
-                gz = gz - ((eps / n_cls) * valid)[:, None] * cw[None, :]
-            else:
-                gz = gz - ((eps / n_cls) * valid)[:, None]
-        gz = gz * (gc[:, None] if gc.ndim else gc)
+        a = a * gc
+        c = (eps / n_cls) * validf * gc
+        scale = a if norm is None else a / norm
+        gz = e * scale[:, None]
         if softcap is not None:
+            cols = xp.arange(n_cls, dtype=tc.dtype)
+            gz = gz - xp.where(cols[None, :] == ts[:, None], coef[:, None], xp.zeros_like(gz))
+            if eps:
+                gz = gz - c[:, None] * (cw[None, :] if has_weight else 1.0)
             gz = gz * (1 - th * th)  # d(softcap tanh(u / softcap))/du
-        return gz
-
-    def zero_grads(w: Any) -> tuple[Any, Any]:
-        n_cls = w.shape[0]
-        zero_b = (
-            xp.zeros((n_cls,), dtype=w.dtype, device=_device(w))
-            if has_bias
-            else xp.zeros((), dtype=w.dtype, device=_device(w))
-        )
-        return xp.zeros_like(w), zero_b
-
-    def accumulate(carry: tuple[Any, Any], gz: Any, xc: Any, w: Any) -> tuple[tuple[Any, Any], Any]:
-        """The chunk's input gradient and the running (weight, bias) gradients."""
-        dw, db = carry
         dx = gz @ w
         dw = add_matmul(dw, xp.matrix_transpose(gz), xc, xp=xp)
         if has_bias:
             db = db + xp.sum(gz, axis=0)
-        return (dw, db), dx
+        if softcap is None:
+            dx = dx - coef[:, None] * xp.take(w, ts, axis=0)
+            dw = add_at_rows(dw, ts, -coef[:, None] * xc, xp=xp)
+            if has_bias:
+                db = add_at_rows(db, ts, -coef, xp=xp)
+            if eps:
+                dx = dx - c[:, None] * w_bar[None, :]
+                cx = cx + xp.sum(c[:, None] * xc, axis=0)
+                csum = csum + xp.sum(c)
+        return (dw, db, cx, csum), dx
+
+    def finish_grads(carry: Any, dx: Any, cw: Any) -> tuple[Any, ...]:
+        """Apply the rank-one smoothing term to the accumulated weight/bias gradients."""
+        dw, db, cx, csum = carry
+        if eps and softcap is None:
+            cwv = cw if has_weight else xp.ones((dw.shape[0],), dtype=dw.dtype, device=_device(dw))
+            dw = dw - cwv[:, None] * cx[None, :]
+            if has_bias:
+                db = db - cwv * csum
+        return (dx, dw, db) if has_bias else (dx, dw)
+
+    def grad_context(w: Any, cw: Any) -> tuple[Any, Any, Any, Any]:
+        """Loop constants: sum of class weights and the class-weighted mean row of W."""
+        cw_sum = xp.sum(cw) if has_weight else None
+        w_bar = None
+        if eps and softcap is None:
+            w_bar = xp.sum(cw[:, None] * w, axis=0) if has_weight else xp.sum(w, axis=0)
+        return w, cw, cw_sum, w_bar
 
     def row_losses(x: Any, w: Any, b: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
         """Per-row loss, log-sum-exp and target weight, one chunk of logits at a time."""
@@ -151,7 +187,9 @@ def _make_kernel(
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc = xs
             z, _ = logits_of(xc, w, b)
-            return carry, chunk_loss(z, tc, cw)
+            _, _, lse = softmax_parts(z)
+            loss, wt = chunk_loss(z, tc, cw, lse)
+            return carry, (loss, lse, wt)
 
         _, (loss, lse, wt) = chunked_scan(
             body, (), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
@@ -169,24 +207,24 @@ def _make_kernel(
         x, w, b, t, cw = _unpack(arrays)
         (lse,) = extra
         g = g[0]  # the second output (the per-row weight) is a constant
-        # Always bound: torch.compile cannot read a closure cell that was never populated.
-        cw_sum = xp.sum(cw) if has_weight else None
+        ctx = grad_context(w, cw)
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc, lc, gc = xs
             z, th = logits_of(xc, w, b)
-            carry, dx = accumulate(carry, grad_logits(z, th, tc, lc, gc, cw, cw_sum), xc, w)
+            p = xp.exp(z - lc[:, None])  # the softmax, from the stored log-sum-exp
+            carry, dx = chunk_grads(carry, p, None, th, xc, tc, lc, gc, ctx)
             return carry, (dx,)
 
-        (dw, db), (dx,) = chunked_scan(
+        carry, (dx,) = chunked_scan(
             body,
-            zero_grads(w),
+            zero_carry(w),
             (x, t, lse, g),
             chunk=chunk,
             pad=(0.0, ignore_index, 0.0, 0.0),
             xp=xp,
         )
-        return (dx, dw, db) if has_bias else (dx, dw)
+        return finish_grads(carry, dx, cw)
 
     # --- reduction="mean"/"sum": a scalar output, so its gradient is known up to the one
     # cotangent while the chunk's logits are at hand: the forward pass of a differentiated
@@ -198,11 +236,8 @@ def _make_kernel(
 
         With every target ignored the mean is 0/0 = NaN and torch's gradient is 0, not NaN:
         the scale is 0 then."""
-        valid = t != ignore_index
-        validf = xp.astype(valid, like.dtype)
-        if has_weight:
-            validf = validf * xp.take(cw, xp.where(valid, t, xp.zeros_like(t)), axis=0)
-        den = xp.sum(validf)
+        _, wt, _ = target_stats(t, cw, like)
+        den = xp.sum(wt)
         if not mean:
             return xp.ones_like(den), den
         safe = xp.where(den == 0, xp.ones_like(den), den)
@@ -216,23 +251,30 @@ def _make_kernel(
     def forward_fused(*arrays: Any) -> tuple[Any, tuple[Any, ...]]:
         x, w, b, t, cw = _unpack(arrays)
         scale, den = grad_scale(t, cw, x)
-        cw_sum = xp.sum(cw) if has_weight else None
+        ctx = grad_context(w, cw)
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc = xs
             z, th = logits_of(xc, w, b)
-            loss, lse, _ = chunk_loss(z, tc, cw)
-            carry, dx = accumulate(carry, grad_logits(z, th, tc, lse, scale, cw, cw_sum), xc, w)
+            e, s, lse = softmax_parts(z)
+            loss, _ = chunk_loss(z, tc, cw, lse)
+            del z  # eager backends: one chunk-sized array fewer alive in chunk_grads
+            carry, dx = chunk_grads(carry, e, s, th, xc, tc, lse, scale, ctx)
             return carry, (loss, dx)
 
-        (dw, db), (loss, dx) = chunked_scan(
-            body, zero_grads(w), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
+        carry, (loss, dx) = chunked_scan(
+            body, zero_carry(w), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
         )
-        grads = (dx, dw, db) if has_bias else (dx, dw)
-        return ((xp.sum(loss) / den) if mean else xp.sum(loss),), grads
+        total = xp.sum(loss)
+        return ((total / den) if mean else total,), finish_grads(carry, dx, cw)
 
-    def backward_fused(arrays: tuple[Any, ...], extra: tuple[Any, ...], g: Any) -> tuple[Any, ...]:
-        return tuple(g[0] * e for e in extra)
+    def backward_fused(
+        arrays: tuple[Any, ...], extra: tuple[Any, ...] | None, g: Any
+    ) -> tuple[Any, ...]:
+        if extra is None:  # handed to an earlier pass through a retained torch graph
+            _, extra = forward_fused(*arrays)
+        # The gradients are this pass's own (custom_gradient's handoff): scaled in place.
+        return tuple(scale_owned(e, g[0], xp=xp) for e in extra)
 
     def _unpack(arrays: tuple[Any, ...]) -> tuple[Any, Any, Any, Any, Any]:
         a = list(arrays)
@@ -321,11 +363,13 @@ def linear_cross_entropy(
 
     Notes
     -----
-    The forward pass computes one chunk of logits at a time and keeps only its per-token
-    log-sum-exp (max-shifted, so it never overflows); the backward pass recomputes the
-    chunk's logits and forms the softmax from the stored log-sum-exp, so peak memory is
-    a few chunks of (chunk_size, V) instead of (N, V). The gradient is written by hand
-    (a ``torch.autograd.Function`` on torch, a ``jax.custom_vjp`` on JAX): it is exact for
+    One chunk of logits exists at a time, so peak memory is a few (chunk_size, V) arrays
+    plus the gradients instead of (N, V). With ``mean``/``sum`` a differentiated call
+    computes the gradients in the forward chunk loop (the backward pass only scales them);
+    with ``"none"`` the forward pass keeps each token's log-sum-exp (max-shifted, so it
+    never overflows) and the backward pass recomputes the chunk's logits. The gradient is
+    written by hand (a ``torch.autograd.Function`` on torch, a ``jax.custom_vjp`` on JAX;
+    backward twice through a retained torch graph works, the second pass recomputes): exact for
     first derivatives; higher derivatives are not supported. On JAX the chunk loop is a
     ``lax.scan``, so the function jits. float16/bfloat16 are computed in float32.
 
@@ -454,6 +498,7 @@ def linear_cross_entropy(
         n_out=1 if reduction != "none" else 2,
         key=key,
         primal=primal,
+        handoff=primal is not None,
     )
     diff = (x, w, b) if b is not None else (x, w)
     nondiff = (t, cw) if cw is not None else (t,)

@@ -315,6 +315,33 @@ def test_add_matmul(backend, dtype, path):
     np.testing.assert_allclose(backend.to_numpy(got), acc + a @ b, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("value_shape", [(5,), (5, 3)], ids=["rows", "matrix"])
+def test_add_at_rows(backend, dtype, path, value_shape):
+    """A scatter-add with repeated indices (np.add.at as the reference); torch, JAX and
+    NumPy scatter natively, the generic path is a one-hot matmul."""
+    rng = np.random.default_rng(1)
+    acc = rng.normal(size=(4, *value_shape[1:]))
+    vals = rng.normal(size=value_shape)
+    idx = np.array([2, 0, 2, 3, 2])
+    expected = acc.copy()
+    np.add.at(expected, idx, vals)
+    with force_generic(path == "generic"):
+        got = P.add_at_rows(
+            backend.asarray(acc, dtype), backend.asarray(idx), backend.asarray(vals, dtype),
+            xp=backend.xp,
+        )
+    tol = {"float64": 1e-12, "float32": 1e-5}.get(dtype, 2e-2)
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=tol, atol=tol)
+
+
+def test_scale_owned(backend, dtype, path):
+    a = np.array([[1.5, -2.0], [0.25, 4.0]])
+    with force_generic(path == "generic"):
+        got = P.scale_owned(backend.asarray(a, dtype), backend.asarray(np.array(3.0), dtype),
+                            xp=backend.xp)
+    np.testing.assert_allclose(backend.to_numpy(got), 3.0 * a)
+
+
 def test_labels_in_range_reports_whether_all_were_in_range(backend):
     """True only when every label was read and lies in [0, C) (a loss then skips its
     ignore mask); False with an ignored label, when empty, or when not read (lazy Dask)."""

@@ -173,3 +173,20 @@ def test_all_targets_ignored_mean_is_nan_with_zero_gradient_like_torch():
     assert torch.isnan(ref) and torch.isnan(got)
     for g, r in zip(got_g, ref_g):
         torch.testing.assert_close(g, r)
+
+
+def test_backward_twice_through_a_retained_graph():
+    """The first backward pass owns (and scales in place) the gradients the forward pass
+    computed; a second pass through the retained graph recomputes them."""
+    x, w, b, t, cw = (torch.from_numpy(a) for a in _data())
+    args = [a.clone().requires_grad_(True) for a in (x, w, b)]
+    ref = F.cross_entropy(F.linear(*args), t, weight=cw, label_smoothing=0.1)
+    ref_g = torch.autograd.grad(3.0 * ref, args)
+    got = al.linear_cross_entropy(
+        args[0], args[1], t, linear_bias=args[2], weight=cw, label_smoothing=0.1, chunk_size=8
+    )
+    first = torch.autograd.grad(3.0 * got, args, retain_graph=True)
+    second = torch.autograd.grad(3.0 * got, args)
+    for g1, g2, r in zip(first, second, ref_g):
+        torch.testing.assert_close(g1, r, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(g2, r, rtol=1e-10, atol=1e-12)

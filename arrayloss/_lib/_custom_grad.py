@@ -19,7 +19,10 @@ An optional ``primal(*arrays) -> outs`` is the value-only version used when no g
 being taken (JAX's ``custom_vjp`` primal; on torch when grad mode is off or no
 differentiable input requires grad; on libraries without autodiff). It lets ``forward``
 do work only a backward pass needs, e.g. compute the gradients while the chunk's
-intermediates are at hand instead of recomputing them (``extra`` then holds them).
+intermediates are at hand instead of recomputing them (``extra`` then holds them). With
+``handoff=True`` torch hands ``extra`` over to the first backward pass, which owns it (it
+may scale it in place: no second copy of the gradients alive); a later backward pass
+through a retained graph gets ``extra=None`` and must recompute it.
 
 Built functions are cached per ``key`` (the static configuration of the call), so eager
 calls do not rebuild them and ``jax.jit`` sees one function per configuration.
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._compat import backend_name
+from ._primitives import prime_natives
 
 __all__ = ["custom_gradient"]
 
@@ -48,12 +52,13 @@ def _build_torch(
     n_diff: int,
     n_out: int,
     key: Any,
+    handoff: bool,
 ) -> Callable[..., Any]:
     import torch
 
     from ._torch_function import PAIRS, CustomFunction
 
-    PAIRS[key] = (forward, backward, n_diff, n_out)
+    PAIRS[key] = (forward, backward, n_diff, n_out, handoff)
 
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
         if primal is not None and not (
@@ -72,6 +77,7 @@ def _build_jax(
     n_diff: int,
     n_out: int,
     key: Any,
+    handoff: bool,
 ) -> Callable[..., Any]:
     import jax
 
@@ -103,6 +109,7 @@ def _build_plain(
     n_diff: int,
     n_out: int,
     key: Any,
+    handoff: bool,
 ) -> Callable[..., Any]:
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
         if primal is not None:
@@ -125,6 +132,7 @@ def custom_gradient(
     n_out: int,
     key: Any,
     primal: _Primal | None = None,
+    handoff: bool = False,
 ) -> Callable[..., Any]:
     """``apply(diff, nondiff) -> outs`` with ``backward`` as the gradient of ``forward``.
 
@@ -135,7 +143,8 @@ def custom_gradient(
     ck = (name, key)
     fn = _CACHE.get(ck)
     if fn is None:
+        prime_natives(xp)
         fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(
-            forward, backward, primal, n_diff, n_out, ck
+            forward, backward, primal, n_diff, n_out, ck, handoff
         )
     return fn

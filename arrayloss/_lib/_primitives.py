@@ -24,6 +24,7 @@ from typing import Any
 from ._compat import backend_name
 
 __all__ = [
+    "add_at_rows",
     "add_matmul",
     "force_generic",
     "generic_forced",
@@ -33,6 +34,7 @@ __all__ = [
     "native_checks_labels",
     "native_loss",
     "one_hot",
+    "scale_owned",
     "sigmoid",
     "softmax",
     "softplus",
@@ -159,6 +161,19 @@ def _generic_add_matmul(acc: Any, a: Any, b: Any, /, *, xp: Any) -> Any:
     return acc + xp.matmul(a, b)
 
 
+def _generic_add_at_rows(acc: Any, idx: Any, values: Any, /, *, xp: Any) -> Any:
+    """``acc`` with ``values[i]`` added to row ``idx[i]`` (repeated indices add up): a
+    scatter-add, which the standard lacks; generically a one-hot matmul (torch, JAX and
+    NumPy scatter natively; torch and NumPy in place: the caller must own ``acc``)."""
+    hot = _generic_one_hot(idx, acc.shape[0], dtype=values.dtype, axis=-1, xp=xp)
+    return acc + xp.matmul(xp.matrix_transpose(hot), values)
+
+
+def _generic_scale_owned(a: Any, s: Any, /, *, xp: Any) -> Any:
+    """``a * s`` for an array the caller owns (torch scales it in place, no second copy)."""
+    return a * s
+
+
 def _generic_value_range(x: Any, /, *, xp: Any) -> tuple[int, int]:
     """``(min, max)`` of a non-empty concrete integer array, as Python ints (label checks)."""
     return int(xp.min(x)), int(xp.max(x))
@@ -206,6 +221,10 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "add_matmul": lambda acc, a, b, /, *, xp: (
             acc.addmm_(a, b) if acc.ndim == 2 and not acc.requires_grad else acc + a @ b
         ),
+        "add_at_rows": lambda acc, i, v, /, *, xp: (
+            acc.index_add_(0, i, v) if not acc.requires_grad else acc.index_add(0, i, v)
+        ),
+        "scale_owned": lambda a, s, /, *, xp: a.mul_(s) if not a.requires_grad else a * s,
         # Whole-loss kernels: called only when every option maps exactly (no weight=).
         "mse_loss": lambda x, y, /, *, reduction: F.mse_loss(x, y, reduction=reduction),
         "l1_loss": lambda x, y, /, *, reduction: F.l1_loss(x, y, reduction=reduction),
@@ -270,6 +289,7 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
             i, n, dtype=dtype, axis=axis
         ),
         "stop_gradient": lambda x, /, *, xp: jax.lax.stop_gradient(x),
+        "add_at_rows": lambda acc, i, v, /, *, xp: acc.at[i].add(v),
     }
 
 
@@ -300,11 +320,16 @@ def _numpy_natives() -> dict[str, Callable[..., Any]]:
     def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
         return int(np.minimum.reduce(x, axis=None)), int(np.maximum.reduce(x, axis=None))
 
+    def add_at_rows_(acc: Any, i: Any, v: Any, /, *, xp: Any) -> Any:
+        np.add.at(acc, i, v)
+        return acc
+
     # NumPy alone (no SciPy): logaddexp is a fused, stable softplus.
     return {
         "logsumexp": logsumexp_,
         "take_along_axis": take_along_axis_,
         "value_range": value_range_,
+        "add_at_rows": add_at_rows_,
         "softplus": lambda x, /, *, xp: np.logaddexp(np.zeros((), dtype=x.dtype), x),
         "log_sigmoid": lambda x, /, *, xp: -np.logaddexp(np.zeros((), dtype=x.dtype), -x),
     }
@@ -362,12 +387,26 @@ def native_checks_labels(name: str, target: Any, xp: Any) -> bool:
     return getattr(getattr(target, "device", None), "type", None) == "cpu"
 
 
+# Every primitive's per-backend kernel cache, so prime_natives can fill them all at once.
+_CACHES: list[tuple[str, Callable[..., Any], dict[int, Callable[..., Any]]]] = []
+
+
+def prime_natives(xp: Any) -> None:
+    """Resolve every primitive's kernel for ``xp`` now. custom_gradient calls it before a
+    torch.compile trace enters its autograd.Function: Dynamo cannot trace the first call's
+    cache fill (a dict mutation) inside that higher-order op."""
+    table = _natives_for(xp)
+    for name, generic, cache in _CACHES:
+        cache.setdefault(id(xp), table.get(name, generic))
+
+
 def _primitive(
     name: str, generic: Callable[..., Any], *, semantic: bool = False
 ) -> Callable[..., Any]:
     """A dispatching primitive. ``semantic=True`` marks one whose native version is needed
     for correctness (stop_gradient on an autodiff backend), which force_generic keeps."""
     cache: dict[int, Callable[..., Any]] = {}
+    _CACHES.append((name, generic, cache))
 
     def dispatch(*args: Any, xp: Any, **kwargs: Any) -> Any:
         if _FORCE_GENERIC and not semantic:
@@ -395,3 +434,5 @@ one_hot = _primitive("one_hot", _generic_one_hot)
 stop_gradient = _primitive("stop_gradient", _generic_stop_gradient, semantic=True)
 value_range = _primitive("value_range", _generic_value_range)
 add_matmul = _primitive("add_matmul", _generic_add_matmul)
+add_at_rows = _primitive("add_at_rows", _generic_add_at_rows)
+scale_owned = _primitive("scale_owned", _generic_scale_owned)

@@ -16,8 +16,8 @@ import torch
 
 __all__ = ["PAIRS", "CustomFunction"]
 
-# key -> (forward, backward, n_diff, n_out), filled by custom_gradient.
-PAIRS: dict[Any, tuple[Callable[..., Any], Callable[..., Any], int, int]] = {}
+# key -> (forward, backward, n_diff, n_out, handoff), filled by custom_gradient.
+PAIRS: dict[Any, tuple[Callable[..., Any], Callable[..., Any], int, int, bool]] = {}
 
 
 class CustomFunction(torch.autograd.Function):
@@ -28,23 +28,38 @@ class CustomFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(key: Any, *arrays: Any) -> Any:  # runs without recording a graph
-        forward, _, _, _ = PAIRS[key]
+        forward = PAIRS[key][0]
         outs, extra = forward(*arrays)
         return (*outs, *extra)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
         key = inputs[0]
-        n_out = PAIRS[key][3]
+        n_out, handoff = PAIRS[key][3:]
         ctx.key = key
         ctx.n_in = len(inputs) - 1
-        ctx.save_for_backward(*inputs[1:], *output[n_out:])
-        if len(output) > n_out:
-            ctx.mark_non_differentiable(*output[n_out:])
+        extra = output[n_out:]
+        if extra:
+            ctx.mark_non_differentiable(*extra)
+        # handoff: the extras are handed to the first backward pass, which may overwrite
+        # them (scale gradients computed in the forward pass in place, with no second copy
+        # alive); a later pass through a retained graph gets None and recomputes. They are
+        # non-differentiable (no grad_fn, so no reference cycle through ctx). Compiled
+        # graphs save them normally (AOTAutograd plans the buffers itself).
+        ctx.handoff = bool(extra) and handoff and not torch.compiler.is_compiling()
+        if ctx.handoff:
+            ctx.extra = extra
+            ctx.save_for_backward(*inputs[1:])
+        else:
+            ctx.save_for_backward(*inputs[1:], *extra)
 
     @staticmethod
     def backward(ctx: Any, *gs: Any) -> Any:
-        _, backward, n_diff, n_out = PAIRS[ctx.key]
+        _, backward, n_diff, n_out, _ = PAIRS[ctx.key]
         saved = ctx.saved_tensors
-        grads = backward(tuple(saved[: ctx.n_in]), tuple(saved[ctx.n_in :]), gs[:n_out])
+        if ctx.handoff:
+            extra, ctx.extra = ctx.extra, None
+        else:
+            extra = tuple(saved[ctx.n_in :])
+        grads = backward(tuple(saved[: ctx.n_in]), extra, gs[:n_out])
         return (None, *grads, *([None] * (ctx.n_in - n_diff)))
