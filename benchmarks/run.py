@@ -53,6 +53,8 @@ from arrayloss._lib import _bench
 ROOT = Path(__file__).resolve().parent
 SIZES = {"tiny": (8, 10), "medium": (256, 1000), "large": (8192, 1280)}
 QUICK_SIZES = {"tiny": (8, 10), "small": (64, 100)}
+# Only on request (--sizes): the classification issue's cross_entropy target size.
+EXTRA_SIZES = {"ce4096": (4096, 1000)}
 # The losses the targets of the benchmark issue name (torch eager, large: <= 1.2x).
 TARGETS = (
     "cross_entropy",
@@ -420,7 +422,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="among numpy, torch, jax, "
         "torch_cuda (JAX on GPU: install jax[cuda] and set JAX_PLATFORMS=cuda)",
     )
-    p.add_argument("--sizes", help="comma-separated names among " + ", ".join(SIZES))
+    p.add_argument(
+        "--sizes",
+        help="comma-separated names among " + ", ".join({**SIZES, **QUICK_SIZES, **EXTRA_SIZES}),
+    )
     p.add_argument("--modes", default="fwd,fwd+bwd")
     p.add_argument(
         "--compile",
@@ -437,7 +442,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     opts = p.parse_args(argv)
     table = QUICK_SIZES if opts.quick else SIZES
     if opts.sizes:
-        table = {**SIZES, **QUICK_SIZES}
+        table = {**SIZES, **QUICK_SIZES, **EXTRA_SIZES}
         opts.sizes = {s: table[s] for s in opts.sizes.split(",")}
     else:
         opts.sizes = table
