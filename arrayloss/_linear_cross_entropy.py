@@ -31,8 +31,9 @@ from ._lib import (
     register,
 )
 from ._lib._chunk import chunked_scan
-from ._lib._compat import backend_name
+from ._lib._compat import device
 from ._lib._custom_grad import custom_gradient
+from ._lib._dtypes import index_dtype
 from ._lib._primitives import add_at_rows, add_matmul, scale_owned, take_along_axis
 from ._lib._validation import shape_str
 
@@ -89,9 +90,9 @@ def _make_kernel(
         s = xp.sum(e, axis=1)
         return e, s, xp.log(s) + m[:, 0]
 
-    def chunk_loss(z: Any, t: Any, cw: Any, lse: Any) -> tuple[Any, Any]:
-        """Per row: the loss and the target's weight."""
-        ts, wt, validf = target_stats(t, cw, z)
+    def chunk_loss(z: Any, stats: tuple[Any, Any, Any], cw: Any, lse: Any) -> Any:
+        """Per row: the loss (``stats``: the chunk's ``target_stats``)."""
+        ts, wt, validf = stats
         zt = take_along_axis(z, ts[:, None], axis=1, xp=xp)[:, 0]
         loss = wt * (lse - zt)
         if eps:
@@ -104,34 +105,43 @@ def _make_kernel(
             loss = (1 - eps) * loss + (eps / n_cls) * validf * smooth
         if z_loss:
             loss = loss + z_loss * wt * lse * lse
-        return loss, wt
+        return loss
 
     def zero_carry(w: Any) -> tuple[Any, Any, Any, Any]:
         """(d weight, d bias, sum_n c_n x_n, sum_n c_n): the chunk loop's accumulators."""
         n_cls, dim = w.shape
-        dev = _device(w)
+        dev = device(w)
         db = xp.zeros((n_cls,) if has_bias else (), dtype=w.dtype, device=dev)
         cx = xp.zeros((dim,), dtype=w.dtype, device=dev)
         return xp.zeros_like(w), db, cx, xp.zeros((), dtype=w.dtype, device=dev)
 
     def chunk_grads(
-        carry: Any, e: Any, norm: Any, th: Any, xc: Any, tc: Any, lc: Any, gc: Any, ctx: Any
+        carry: Any,
+        e: Any,
+        norm: Any,
+        th: Any,
+        xc: Any,
+        stats: tuple[Any, Any, Any],
+        lc: Any,
+        gc: Any,
+        ctx: Any,
     ) -> tuple[Any, Any]:
         """Accumulate one chunk's gradient; returns ``(carry, d input rows)``.
 
-        ``p = e / norm`` is the chunk's softmax (``norm`` None: ``e`` is it), ``lc`` its
-        log-sum-exp, ``gc`` the rows' cotangents (a scalar or (rows,)). Per row n and class
-        v, d loss / d z = a_n p_nv - coef_n [v = t_n] - c_n w_v with w_v the class weight
-        (1 without ``weight``). Only the softmax term is dense: the target term goes to the
-        target's row of the weight gradient and the input gradient through a gather, the
-        uniform smoothing term is rank one and is applied once after the loop, so the chunk
-        costs three matmuls and a single elementwise pass over its logits. Soft-capping
-        multiplies every term by the tanh derivative, which makes all of them dense.
+        ``p = e / norm`` is the chunk's softmax (``norm`` None: ``e`` is it), ``stats`` its
+        ``target_stats``, ``lc`` its log-sum-exp, ``gc`` the rows' cotangents (a scalar or
+        (rows,)). Per row n and class v, d loss / d z = a_n p_nv - coef_n [v = t_n] -
+        c_n w_v with w_v the class weight (1 without ``weight``). Only the softmax term is
+        dense: the target term goes to the target's row of the weight gradient and the input
+        gradient through a gather, the uniform smoothing term is rank one and is applied once
+        after the loop, so the chunk costs three matmuls and a single elementwise pass over
+        its logits. Soft-capping multiplies every term by the tanh derivative, which makes
+        all of them dense.
         """
         w, cw, cw_sum, w_bar = ctx
         dw, db, cx, csum = carry
         n_cls = e.shape[1]
-        ts, wt, validf = target_stats(tc, cw, e)
+        ts, wt, validf = stats
         coef = (1 - eps) * wt * gc
         a = (1 - eps) * wt
         if eps:
@@ -143,7 +153,7 @@ def _make_kernel(
         scale = a if norm is None else a / norm
         gz = e * scale[:, None]
         if softcap is not None:
-            cols = xp.arange(n_cls, dtype=tc.dtype)
+            cols = xp.arange(n_cls, dtype=ts.dtype)
             gz = gz - xp.where(cols[None, :] == ts[:, None], coef[:, None], xp.zeros_like(gz))
             if eps:
                 gz = gz - c[:, None] * (cw[None, :] if has_weight else 1.0)
@@ -167,10 +177,10 @@ def _make_kernel(
         """Apply the rank-one smoothing term to the accumulated weight/bias gradients."""
         dw, db, cx, csum = carry
         if eps and softcap is None:
-            cwv = cw if has_weight else xp.ones((dw.shape[0],), dtype=dw.dtype, device=_device(dw))
-            dw = dw - cwv[:, None] * cx[None, :]
+            # - sum_n c_n w_v x_n for every class v (w_v = 1 without ``weight``)
+            dw = dw - (cw[:, None] * cx[None, :] if has_weight else cx[None, :])
             if has_bias:
-                db = db - cwv * csum
+                db = db - (cw * csum if has_weight else csum)
         return (dx, dw, db) if has_bias else (dx, dw)
 
     def grad_context(w: Any, cw: Any) -> tuple[Any, Any, Any, Any]:
@@ -188,8 +198,8 @@ def _make_kernel(
             xc, tc = xs
             z, _ = logits_of(xc, w, b)
             _, _, lse = softmax_parts(z)
-            loss, wt = chunk_loss(z, tc, cw, lse)
-            return carry, (loss, lse, wt)
+            stats = target_stats(tc, cw, z)
+            return carry, (chunk_loss(z, stats, cw, lse), lse, stats[1])
 
         _, (loss, lse, wt) = chunked_scan(
             body, (), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
@@ -213,7 +223,8 @@ def _make_kernel(
             xc, tc, lc, gc = xs
             z, th = logits_of(xc, w, b)
             p = xp.exp(z - lc[:, None])  # the softmax, from the stored log-sum-exp
-            carry, dx = chunk_grads(carry, p, None, th, xc, tc, lc, gc, ctx)
+            stats = target_stats(tc, cw, z)
+            carry, dx = chunk_grads(carry, p, None, th, xc, stats, lc, gc, ctx)
             return carry, (dx,)
 
         carry, (dx,) = chunked_scan(
@@ -257,9 +268,10 @@ def _make_kernel(
             xc, tc = xs
             z, th = logits_of(xc, w, b)
             e, s, lse = softmax_parts(z)
-            loss, _ = chunk_loss(z, tc, cw, lse)
+            stats = target_stats(tc, cw, z)
+            loss = chunk_loss(z, stats, cw, lse)
             del z  # eager backends: one chunk-sized array fewer alive in chunk_grads
-            carry, dx = chunk_grads(carry, e, s, th, xc, tc, lse, scale, ctx)
+            carry, dx = chunk_grads(carry, e, s, th, xc, stats, lse, scale, ctx)
             return carry, (loss, dx)
 
         carry, (loss, dx) = chunked_scan(
@@ -287,12 +299,6 @@ def _make_kernel(
     if reduced:
         return forward_fused, backward_fused, primal
     return forward, backward, None
-
-
-def _device(x: Any) -> Any:
-    from ._lib._compat import device
-
-    return device(x)
 
 
 @register("classification", torch="torch.nn.functional.linear_cross_entropy")
@@ -473,10 +479,9 @@ def linear_cross_entropy(
     )
     out_shape = tuple(target.shape)
     x = xp.reshape(x, (-1, dim))
-    # int32 class indices: any integer dtype in (uint8 included), JAX's default width out.
-    # (torch's gather wants int64: int64 except on JAX, whose default is int32).
-    idx = xp.int32 if backend_name(xp) == "jax" else xp.int64
-    t = xp.astype(xp.reshape(target, (-1,)), idx)
+    # Class indices of any integer dtype (uint8 included) in the namespace's indexing dtype:
+    # int64 for torch's gather and index_add_, int32 on JAX without x64.
+    t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
     chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(n_cls, 1))
     key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction)
     forward, backward, primal = _make_kernel(

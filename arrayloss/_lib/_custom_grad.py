@@ -31,12 +31,12 @@ calls do not rebuild them and ``jax.jit`` sees one function per configuration.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._compat import backend_name
 from ._primitives import prime_natives
 
-__all__ = ["custom_gradient"]
+__all__ = ["GradientSpec", "custom_gradient"]
 
 _Forward = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 _Backward = Callable[[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]
@@ -45,54 +45,55 @@ _Primal = Callable[..., tuple[Any, ...]]
 _CACHE: dict[tuple[str, Any], Callable[..., Any]] = {}
 
 
-def _build_torch(
-    forward: _Forward,
-    backward: _Backward,
-    primal: _Primal | None,
-    n_diff: int,
-    n_out: int,
-    key: Any,
-    handoff: bool,
-) -> Callable[..., Any]:
+class GradientSpec(NamedTuple):
+    """One configuration's generic functions and counts (see the module docstring)."""
+
+    forward: _Forward
+    backward: _Backward
+    primal: _Primal | None
+    n_diff: int
+    n_out: int
+    handoff: bool
+
+    def value(self, *arrays: Any) -> tuple[Any, ...]:
+        """The outputs of a call that takes no gradient: ``primal``, else ``forward``'s."""
+        return self.primal(*arrays) if self.primal is not None else self.forward(*arrays)[0]
+
+
+def _build_torch(spec: GradientSpec, key: Any) -> Callable[..., Any]:
     import torch
 
     from ._torch_function import PAIRS, CustomFunction
 
-    PAIRS[key] = (forward, backward, n_diff, n_out, handoff)
+    PAIRS[key] = spec
 
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
-        if primal is not None and not (
+        if spec.primal is not None and not (
             torch.is_grad_enabled() and any(a.requires_grad for a in diff)
         ):
-            return primal(*diff, *nondiff)
-        return CustomFunction.apply(key, *diff, *nondiff)[:n_out]  # type: ignore[no-untyped-call]
+            return spec.primal(*diff, *nondiff)
+        out = CustomFunction.apply(key, *diff, *nondiff)  # type: ignore[no-untyped-call]
+        return out[: spec.n_out]
 
     return apply
 
 
-def _build_jax(
-    forward: _Forward,
-    backward: _Backward,
-    primal: _Primal | None,
-    n_diff: int,
-    n_out: int,
-    key: Any,
-    handoff: bool,
-) -> Callable[..., Any]:
+def _build_jax(spec: GradientSpec, key: Any) -> Callable[..., Any]:
     import jax
 
     @jax.custom_vjp
     def fn(*arrays: Any) -> Any:
-        return primal(*arrays) if primal is not None else forward(*arrays)[0]
+        return spec.value(*arrays)
 
     def fwd(*arrays: Any) -> tuple[Any, Any]:
-        outs, extra = forward(*arrays)
+        outs, extra = spec.forward(*arrays)
         return outs, (arrays, extra)
 
     def bwd(saved: Any, gs: Any) -> tuple[Any, ...]:
         arrays, extra = saved
         # None: a zero cotangent (integer targets, class weights treated as constants).
-        return (*backward(arrays, extra, tuple(gs)), *([None] * (len(arrays) - n_diff)))
+        grads = spec.backward(arrays, extra, tuple(gs))
+        return (*grads, *([None] * (len(arrays) - spec.n_diff)))
 
     fn.defvjp(fwd, bwd)
 
@@ -102,19 +103,9 @@ def _build_jax(
     return apply
 
 
-def _build_plain(
-    forward: _Forward,
-    backward: _Backward,
-    primal: _Primal | None,
-    n_diff: int,
-    n_out: int,
-    key: Any,
-    handoff: bool,
-) -> Callable[..., Any]:
+def _build_plain(spec: GradientSpec, key: Any) -> Callable[..., Any]:
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
-        if primal is not None:
-            return primal(*diff, *nondiff)
-        return forward(*diff, *nondiff)[0]
+        return spec.value(*diff, *nondiff)
 
     return apply
 
@@ -144,7 +135,6 @@ def custom_gradient(
     fn = _CACHE.get(ck)
     if fn is None:
         prime_natives(xp)
-        fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(
-            forward, backward, primal, n_diff, n_out, ck, handoff
-        )
+        spec = GradientSpec(forward, backward, primal, n_diff, n_out, handoff)
+        fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(spec, ck)
     return fn

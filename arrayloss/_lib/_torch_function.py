@@ -9,15 +9,16 @@ looked up by its hashable key, a compile-time constant argument of ``apply``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from ._custom_grad import GradientSpec
+
 __all__ = ["PAIRS", "CustomFunction"]
 
-# key -> (forward, backward, n_diff, n_out, handoff), filled by custom_gradient.
-PAIRS: dict[Any, tuple[Callable[..., Any], Callable[..., Any], int, int, bool]] = {}
+# key -> the configuration's GradientSpec, filled by custom_gradient.
+PAIRS: dict[Any, GradientSpec] = {}
 
 
 class CustomFunction(torch.autograd.Function):
@@ -28,17 +29,16 @@ class CustomFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(key: Any, *arrays: Any) -> Any:  # runs without recording a graph
-        forward = PAIRS[key][0]
-        outs, extra = forward(*arrays)
+        outs, extra = PAIRS[key].forward(*arrays)
         return (*outs, *extra)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
         key = inputs[0]
-        n_out, handoff = PAIRS[key][3:]
+        spec = PAIRS[key]
         ctx.key = key
         ctx.n_in = len(inputs) - 1
-        extra = output[n_out:]
+        extra = output[spec.n_out :]
         if extra:
             ctx.mark_non_differentiable(*extra)
         # handoff: the extras are handed to the first backward pass, which may overwrite
@@ -46,7 +46,7 @@ class CustomFunction(torch.autograd.Function):
         # alive); a later pass through a retained graph gets None and recomputes. They are
         # non-differentiable (no grad_fn, so no reference cycle through ctx). Compiled
         # graphs save them normally (AOTAutograd plans the buffers itself).
-        ctx.handoff = bool(extra) and handoff and not torch.compiler.is_compiling()
+        ctx.handoff = bool(extra) and spec.handoff and not torch.compiler.is_compiling()
         if ctx.handoff:
             ctx.extra = extra
             ctx.save_for_backward(*inputs[1:])
@@ -55,11 +55,11 @@ class CustomFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, *gs: Any) -> Any:
-        _, backward, n_diff, n_out, _ = PAIRS[ctx.key]
+        spec = PAIRS[ctx.key]
         saved = ctx.saved_tensors
         if ctx.handoff:
             extra, ctx.extra = ctx.extra, None
         else:
             extra = tuple(saved[ctx.n_in :])
-        grads = backward(tuple(saved[: ctx.n_in]), extra, gs[:n_out])
-        return (None, *grads, *([None] * (ctx.n_in - n_diff)))
+        grads = spec.backward(tuple(saved[: ctx.n_in]), extra, gs[: spec.n_out])
+        return (None, *grads, *([None] * (ctx.n_in - spec.n_diff)))
