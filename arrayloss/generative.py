@@ -17,6 +17,7 @@ from ._lib import (
     reduce,
     register,
 )
+from ._lib._distance import vector_norm
 
 __all__ = [
     "gradient_penalty",
@@ -206,10 +207,8 @@ def gradient_penalty(
         raise ValueError(f"{name}: `gradients` must have a batch axis, got a 0-d array")
     out, _, (g,) = promote_floating(name, xp, gradients=gradients)
     flat = g[:, None] if g.ndim == 1 else xp.reshape(g, (g.shape[0], -1))
-    sq = xp.sum(flat * flat, axis=1)
-    zero = sq == 0  # not ``sq > 0``: a NaN gradient must give a NaN penalty
-    safe = xp.where(zero, xp.ones_like(sq), sq)
-    norm = xp.where(zero, xp.zeros_like(sq), xp.sqrt(safe))
+    # Zero gradient at a zero norm (double where); a NaN gradient gives a NaN penalty.
+    norm = vector_norm(flat, axis=1, xp=xp)
     return finish(reduce((norm - tau) ** 2, reduction, xp=xp), out, xp)
 
 

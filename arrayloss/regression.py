@@ -25,6 +25,7 @@ from ._lib import (
     register,
     weighted_reduce,
 )
+from ._lib._distance import safe_root
 from ._lib._primitives import softplus, stop_gradient
 
 __all__ = [
@@ -229,12 +230,9 @@ def rmse_loss(
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
     diff = input - target
     sq = _reduce(diff * diff, weight, reduction, xp)
-    # sqrt'(0) = inf: evaluate sqrt on a positive stand-in where sq == 0 so the gradient
-    # there is 0 rather than 0 * inf = nan. The mask is ``sq == 0``, not ``sq > 0``, so a NaN
-    # squared error reaches the root and propagates (as torch.sqrt(mse_loss) does).
-    zero = sq == 0
-    safe = xp.where(zero, xp.ones_like(sq), sq)
-    return finish(xp.where(zero, xp.zeros_like(sq), xp.sqrt(safe)), out, xp)
+    # sqrt'(0) = inf: the gradient at sq == 0 is 0 rather than 0 * inf = nan; a NaN squared
+    # error still propagates (as torch.sqrt(mse_loss) does).
+    return finish(safe_root(sq, xp=xp), out, xp)
 
 
 @register(
