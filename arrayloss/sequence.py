@@ -3,7 +3,6 @@ of language models over large vocabularies."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -267,14 +266,7 @@ def _check_values(
         valid = pos < xp.astype(target_lengths, idt)[:, None]
         used = xp.where(valid, targets, xp.full_like(targets, blank))  # padding: a valid index
         is_blank = valid & (targets == blank)
-    if math.prod(used.shape) == 0:
-        return
-    lo, hi = value_range(used, xp=xp)
-    if lo < 0 or hi >= C:
-        raise ValueError(
-            f"ctc_loss: `targets` holds class indices that must lie in [0, {C - 1}], "
-            f"found {lo if lo < 0 else hi}"
-        )
+    check_labels_in_range("ctc_loss", "targets", used, C, xp)
     if bool(xp.any(is_blank)):
         raise ValueError(f"ctc_loss: `targets` must not contain the blank index {blank}")
 
