@@ -41,6 +41,12 @@ class CustomFunction(torch.autograd.Function):
         extra = output[spec.n_out :]
         if extra:
             ctx.mark_non_differentiable(*extra)
+        # Without this, autograd would hand backward a zero-filled gradient for every
+        # output, the extras too (for linear_cross_entropy: arrays the size of input and
+        # weight, allocated and filled on every backward pass). The differentiable outputs'
+        # missing gradients are made zeros in backward instead.
+        ctx.set_materialize_grads(False)
+        ctx.out_like = [(o.shape, o.dtype, o.device) for o in output[: spec.n_out]]
         # handoff: the extras are handed to the first backward pass, which may overwrite
         # them (scale gradients computed in the forward pass in place, with no second copy
         # alive); a later pass through a retained graph gets None and recomputes. They are
@@ -61,5 +67,9 @@ class CustomFunction(torch.autograd.Function):
             extra, ctx.extra = ctx.extra, None
         else:
             extra = tuple(saved[ctx.n_in :])
-        grads = spec.backward(tuple(saved[: ctx.n_in]), extra, gs[: spec.n_out])
+        gs = tuple(
+            torch.zeros(shape, dtype=dtype, device=dev) if g is None else g
+            for g, (shape, dtype, dev) in zip(gs, ctx.out_like)
+        )
+        grads = spec.backward(tuple(saved[: ctx.n_in]), extra, gs)
         return (None, *grads, *([None] * (ctx.n_in - spec.n_diff)))
