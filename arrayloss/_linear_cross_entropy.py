@@ -9,6 +9,13 @@ undifferentiated call takes a value-only loop. For ``reduction="none"`` the forw
 keeps each row's log-sum-exp and the backward pass recomputes the chunk's logits (recompute,
 do not store). Only the softmax term of a chunk's logit gradient is dense: the target term
 is a gather/scatter-add of rows, the label-smoothing term a rank-one update applied once.
+A chunk's logits are held vocabulary-major, ``W @ x_c^T`` of shape (V, rows): the three
+matmuls then take contiguous operands, which torch CPU's GEMM runs faster than the
+row-major ``x_c @ W^T`` (about 10 % of the whole call at D = 1024), and every per-row
+statistic is a reduction over axis 0. The chunk's array is written once by the matmul and
+then overwritten in place by its softmax and its gradient (``exp_shifted_owned``,
+``scale_owned``, ``matmul_into`` on a ``scratch`` array: primitives that fall back to new
+arrays where a library cannot write in place, or under autodiff/compile tracing).
 The passes are generic array-API functions joined by the ``custom_gradient`` primitive (a
 ``torch.autograd.Function``, a ``jax.custom_vjp``), and the chunk loop is ``chunked_scan``
 (``lax.scan`` on JAX, so it jits).
@@ -34,17 +41,28 @@ from ._lib._chunk import chunked_scan
 from ._lib._compat import device
 from ._lib._custom_grad import custom_gradient
 from ._lib._dtypes import index_dtype
-from ._lib._primitives import add_at_rows, add_matmul, scale_owned, take_along_axis
+from ._lib._primitives import (
+    add_at_rows,
+    add_matmul,
+    exp_shifted_owned,
+    matmul_into,
+    scale_owned,
+    scratch,
+    take_along_axis,
+)
 from ._lib._validation import shape_str
 
 __all__ = ["linear_cross_entropy"]
 
 _NAME = "linear_cross_entropy"
-# Default chunk: about 2**22 logits (16 MiB in float32) per chunk of rows. Large enough that
-# the chunk's matmuls run at full speed (at V = 32768, 2**21 gave 64-row matmuls and 1.4x
-# torch's chunked time), small enough that its few (rows, V) temporaries stay far below the
-# full logits (peak equal to torch's chunked kernel; benchmarks/results/linear_ce.md).
-_CHUNK_ELEMENTS = 2**22
+# Default chunk: about 2**23 logits (32 MiB in float32) and at least 256 rows. A chunk's
+# logits live in one scratch array (reused by every chunk, softmax and gradient computed in
+# place), so the chunk can be larger than with a temporary per step; the matmuls need the
+# rows (torch CPU, D = 1024: 128-row chunks took 1.1x the time of 256-row ones at V = 32768
+# and V = 65536), while past ~32 MiB the elementwise passes fall out of the last-level cache
+# (512-row chunks were slower again at V = 32768). benchmarks/results/linear_ce.md.
+_CHUNK_ELEMENTS = 2**23
+_MIN_CHUNK_ROWS = 256
 
 
 def _make_kernel(
@@ -64,15 +82,21 @@ def _make_kernel(
     reduced = reduction != "none"
     mean = reduction == "mean"
 
-    def logits_of(x: Any, w: Any, b: Any) -> tuple[Any, Any]:
-        z = x @ xp.matrix_transpose(w)
-        if has_bias:
-            z = z + b
+    def logits_of(xc: Any, w: Any, b: Any, buf: Any) -> tuple[Any, Any]:
+        """The chunk's logits vocabulary-major, ``W @ xc^T (+ b)`` of shape (V, rows), in
+        ``buf`` where the library can write one (a scratch array every full chunk reuses);
+        with ``softcap`` also ``tanh(z / softcap)``, whose derivative the gradient needs."""
+        z = matmul_into(buf, w, xp.matrix_transpose(xc), add=b[:, None] if has_bias else None,
+                        xp=xp)
         if softcap is None:
             return z, None
         # Soft-capping (Gemma 2): softcap * tanh(z / softcap) keeps |logits| < softcap.
         th = xp.tanh(z / softcap)
         return softcap * th, th
+
+    def chunk_buffer(n: int, w: Any) -> Any:
+        """Scratch for the (V, chunk) logits of full chunks (None: not writable here)."""
+        return scratch((w.shape[0], chunk), w.dtype, w, xp=xp) if n >= chunk else None
 
     def target_stats(t: Any, cw: Any, like: Any) -> tuple[Any, Any, Any]:
         """Per row: the safe target index, the target's weight (0 if ignored), valid (0/1)."""
@@ -82,26 +106,34 @@ def _make_kernel(
         wt = xp.take(cw, ts, axis=0) * validf if has_weight else validf
         return ts, wt, validf
 
+    def target_logits(z: Any, ts: Any, cw: Any) -> tuple[Any, Any]:
+        """Per row: the target's logit and, with smoothing, ``sum_c w_c z_c`` (a matrix-
+        vector product: no chunk-sized temporary). Read before ``softmax_parts`` consumes
+        ``z``."""
+        zt = take_along_axis(z, ts[None, :], axis=0, xp=xp)[0, :]
+        if not eps:
+            return zt, None
+        return zt, (xp.matmul(cw, z) if has_weight else xp.sum(z, axis=0))
+
     def softmax_parts(z: Any) -> tuple[Any, Any, Any]:
         """``e = exp(z - max)``, its row sums and the log-sum-exp (max-shifted: exp never
-        overflows; softcapped or not, every row max is finite)."""
-        m = xp.max(z, axis=1, keepdims=True)
-        e = xp.exp(z - m)
-        s = xp.sum(e, axis=1)
-        return e, s, xp.log(s) + m[:, 0]
+        overflows; softcapped or not, every row max is finite). ``z`` is consumed: ``e``
+        may take its memory (``exp_shifted_owned``), so one chunk-sized array is alive."""
+        m = xp.max(z, axis=0, keepdims=True)
+        e = exp_shifted_owned(z, m, xp=xp)
+        s = xp.sum(e, axis=0)
+        return e, s, xp.log(s) + m[0, :]
 
-    def chunk_loss(z: Any, stats: tuple[Any, Any, Any], cw: Any, lse: Any) -> Any:
-        """Per row: the loss (``stats``: the chunk's ``target_stats``)."""
-        ts, wt, validf = stats
-        zt = take_along_axis(z, ts[:, None], axis=1, xp=xp)[:, 0]
+    def chunk_loss(
+        zt: Any, zsum: Any, stats: tuple[Any, Any, Any], cw_sum: Any, lse: Any, n_cls: int
+    ) -> Any:
+        """Per row: the loss (``stats``: the chunk's ``target_stats``; ``zt``, ``zsum``: its
+        ``target_logits``)."""
+        _, wt, validf = stats
         loss = wt * (lse - zt)
         if eps:
             # torch: the smoothing term -eps/V * sum_c w_c log p_c, on non-ignored rows.
-            n_cls = z.shape[1]
-            if has_weight:
-                smooth = lse * xp.sum(cw) - xp.sum(z * cw[None, :], axis=1)
-            else:
-                smooth = n_cls * lse - xp.sum(z, axis=1)
+            smooth = lse * (cw_sum if has_weight else n_cls) - zsum
             loss = (1 - eps) * loss + (eps / n_cls) * validf * smooth
         if z_loss:
             loss = loss + z_loss * wt * lse * lse
@@ -140,7 +172,7 @@ def _make_kernel(
         """
         w, cw, cw_sum, w_bar = ctx
         dw, db, cx, csum = carry
-        n_cls = e.shape[1]
+        n_cls = e.shape[0]
         ts, wt, validf = stats
         coef = (1 - eps) * wt * gc
         a = (1 - eps) * wt
@@ -151,17 +183,17 @@ def _make_kernel(
         a = a * gc
         c = (eps / n_cls) * validf * gc
         scale = a if norm is None else a / norm
-        gz = e * scale[:, None]
+        gz = scale_owned(e, scale[None, :], xp=xp)  # e is this chunk's own: in place
         if softcap is not None:
-            cols = xp.arange(n_cls, dtype=ts.dtype)
-            gz = gz - xp.where(cols[None, :] == ts[:, None], coef[:, None], xp.zeros_like(gz))
+            cols = xp.arange(n_cls, dtype=ts.dtype, device=device(ts))
+            gz = gz - xp.where(cols[:, None] == ts[None, :], coef[None, :], xp.zeros_like(gz))
             if eps:
-                gz = gz - c[:, None] * (cw[None, :] if has_weight else 1.0)
+                gz = gz - c[None, :] * (cw[:, None] if has_weight else 1.0)
             gz = gz * (1 - th * th)  # d(softcap tanh(u / softcap))/du
-        dx = gz @ w
-        dw = add_matmul(dw, xp.matrix_transpose(gz), xc, xp=xp)
+        dx = xp.matmul(xp.matrix_transpose(gz), w)
+        dw = add_matmul(dw, gz, xc, xp=xp)
         if has_bias:
-            db = db + xp.sum(gz, axis=0)
+            db = db + xp.sum(gz, axis=1)
         if softcap is None:
             dx = dx - coef[:, None] * xp.take(w, ts, axis=0)
             dw = add_at_rows(dw, ts, -coef[:, None] * xc, xp=xp)
@@ -194,12 +226,17 @@ def _make_kernel(
     def row_losses(x: Any, w: Any, b: Any, t: Any, cw: Any) -> tuple[Any, Any, Any]:
         """Per-row loss, log-sum-exp and target weight, one chunk of logits at a time."""
 
+        n_cls = w.shape[0]
+        cw_sum = xp.sum(cw) if has_weight else None
+        buf = chunk_buffer(x.shape[0], w)
+
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc = xs
-            z, _ = logits_of(xc, w, b)
-            _, _, lse = softmax_parts(z)
+            z, _ = logits_of(xc, w, b, buf)
             stats = target_stats(tc, cw, z)
-            return carry, (chunk_loss(z, stats, cw, lse), lse, stats[1])
+            zt, zsum = target_logits(z, stats[0], cw)
+            _, _, lse = softmax_parts(z)
+            return carry, (chunk_loss(zt, zsum, stats, cw_sum, lse, n_cls), lse, stats[1])
 
         _, (loss, lse, wt) = chunked_scan(
             body, (), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
@@ -218,12 +255,13 @@ def _make_kernel(
         (lse,) = extra
         g = g[0]  # the second output (the per-row weight) is a constant
         ctx = grad_context(w, cw)
+        buf = chunk_buffer(x.shape[0], w)
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc, lc, gc = xs
-            z, th = logits_of(xc, w, b)
-            p = xp.exp(z - lc[:, None])  # the softmax, from the stored log-sum-exp
+            z, th = logits_of(xc, w, b, buf)
             stats = target_stats(tc, cw, z)
+            p = exp_shifted_owned(z, lc[None, :], xp=xp)  # the softmax, from the stored lse
             carry, dx = chunk_grads(carry, p, None, th, xc, stats, lc, gc, ctx)
             return carry, (dx,)
 
@@ -263,14 +301,17 @@ def _make_kernel(
         x, w, b, t, cw = _unpack(arrays)
         scale, den = grad_scale(t, cw, x)
         ctx = grad_context(w, cw)
+        n_cls = w.shape[0]
+        buf = chunk_buffer(x.shape[0], w)
 
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
             xc, tc = xs
-            z, th = logits_of(xc, w, b)
-            e, s, lse = softmax_parts(z)
+            z, th = logits_of(xc, w, b, buf)
             stats = target_stats(tc, cw, z)
-            loss = chunk_loss(z, stats, cw, lse)
-            del z  # eager backends: one chunk-sized array fewer alive in chunk_grads
+            zt, zsum = target_logits(z, stats[0], cw)
+            e, s, lse = softmax_parts(z)  # consumes z
+            del z
+            loss = chunk_loss(zt, zsum, stats, ctx[2], lse, n_cls)
             carry, dx = chunk_grads(carry, e, s, th, xc, stats, lse, scale, ctx)
             return carry, (loss, dx)
 
@@ -359,7 +400,8 @@ def linear_cross_entropy(
     softcap : float, optional
         Logit soft-capping :math:`s \tanh(z/s)` (Gemma 2); ``None``: off.
     chunk_size : int, optional
-        Tokens per chunk; default about :math:`2^{22} / V` (16 MiB of float32 logits).
+        Tokens per chunk; default :math:`\max(256, 2^{23} / V)` (32 MiB of float32 logits
+        at :math:`V \le 32768`).
 
     Returns
     -------
@@ -369,9 +411,12 @@ def linear_cross_entropy(
 
     Notes
     -----
-    One chunk of logits exists at a time, so peak memory is a few (chunk_size, V) arrays
-    plus the gradients instead of (N, V). With ``mean``/``sum`` a differentiated call
-    computes the gradients in the forward chunk loop (the backward pass only scales them);
+    One chunk of logits exists at a time, so peak memory is about one (V, chunk_size)
+    array plus the gradients instead of (N, V): on torch and NumPy the chunk's logits,
+    softmax and logit gradient share one scratch array that every chunk reuses (written in
+    place), elsewhere the library's compiler or allocator plans them. With
+    ``mean``/``sum`` a differentiated call computes the gradients in the forward chunk
+    loop (the backward pass only scales them);
     with ``"none"`` the forward pass keeps each token's log-sum-exp (max-shifted, so it
     never overflows) and the backward pass recomputes the chunk's logits. The gradient is
     written by hand (a ``torch.autograd.Function`` on torch, a ``jax.custom_vjp`` on JAX;
@@ -482,7 +527,7 @@ def linear_cross_entropy(
     # Class indices of any integer dtype (uint8 included) in the namespace's indexing dtype:
     # int64 for torch's gather and index_add_, int32 on JAX without x64.
     t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
-    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // max(n_cls, 1))
+    chunk = chunk_size or max(_MIN_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_cls, 1))
     key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction)
     forward, backward, primal = _make_kernel(
         has_bias=b is not None,

@@ -2,16 +2,20 @@
 
 torch CPU: arrayloss.linear_cross_entropy vs the naive two-step ``F.cross_entropy(x @ W.T)``
 and torch 2.13's chunked ``F.linear_cross_entropy(..., options=LinearCrossEntropyOptions())``.
-Peak memory is the process's peak resident set growth during the call (each case runs in a
-fresh subprocess, so earlier cases do not hide it), measured with glibc's mmap threshold
-fixed at 1 MiB (``MALLOC_MMAP_THRESHOLD_``) so that freed blocks leave the resident set at
-once: with glibc's adaptive default, freed chunk temporaries linger in the heap and the same
-call measured anywhere from 200 to 700 MiB from run to run. Time is measured in a second
-subprocess with the default allocator (the fixed threshold costs page faults). JAX: temp
-memory from the compiled executable's ``memory_analysis()`` of value_and_grad, arrayloss vs
-naive optax ``softmax_cross_entropy_with_integer_labels(x @ W.T)``.
+Peak memory is the growth of the process's resident set during the first call above the
+resident set just before it (each case runs in a fresh subprocess; the kernel's peak mark is
+reset with ``/proc/self/clear_refs`` right before the call, so a transient of the set-up,
+such as creating the inputs, does not hide part of the call's peak), measured with glibc's
+mmap threshold fixed at 1 MiB (``MALLOC_MMAP_THRESHOLD_``) so that freed blocks leave the
+resident set at once: with glibc's adaptive default, freed chunk temporaries linger in the
+heap and the same call measured anywhere from 200 to 700 MiB from run to run. The inputs
+and the gradients' own memory (``input.grad``, ``linear_weight.grad``: the same for every
+method) count. Time is measured in a second subprocess with the default allocator (the
+fixed threshold costs page faults). JAX: temp memory from the compiled executable's
+``memory_analysis()`` of value_and_grad, arrayloss vs naive optax
+``softmax_cross_entropy_with_integer_labels(x @ W.T)``.
 
-    python benchmarks/bench_linear_ce.py            # (4096, 512, 32768), (8192, 1024, 32768)
+    python benchmarks/bench_linear_ce.py            # the three SIZES below
     python benchmarks/bench_linear_ce.py --quick    # a small size, for development
 
 Writes benchmarks/results/linear_ce.md.
@@ -26,13 +30,41 @@ import pathlib
 import subprocess
 import sys
 
-SIZES = [(4096, 512, 32768), (8192, 1024, 32768)]
+SIZES = [(4096, 512, 32768), (8192, 1024, 32768), (8192, 1024, 65536)]
 QUICK = [(1024, 256, 8192)]
 METHODS = ["naive", "torch_chunked", "arrayloss"]
 
 
-def _torch_case(method: str, n: int, d: int, v: int) -> dict:
+def _status_kib(field: str) -> int:
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak() -> int:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux ``clear_refs`` 5) and
+    return that RSS in KiB: the call's peak is then measured from the state just before it,
+    not from an earlier transient (creating the inputs). Falls back to ``ru_maxrss``."""
     import resource
+
+    try:
+        pathlib.Path("/proc/self/clear_refs").write_text("5")
+        return _status_kib("VmRSS")
+    except OSError:
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _peak_kib() -> int:
+    import resource
+
+    try:
+        return _status_kib("VmHWM")
+    except (OSError, KeyError):
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _torch_case(method: str, n: int, d: int, v: int) -> dict:
     import time
 
     import torch
@@ -42,7 +74,7 @@ def _torch_case(method: str, n: int, d: int, v: int) -> dict:
 
     torch.manual_seed(0)
     x = torch.randn(n, d, requires_grad=True)
-    w = (torch.randn(v, d) / d**0.5).requires_grad_(True)
+    w = torch.randn(v, d).div_(d**0.5).requires_grad_(True)
     t = torch.randint(0, v, (n,))
 
     def run() -> None:
@@ -60,11 +92,11 @@ def _torch_case(method: str, n: int, d: int, v: int) -> dict:
     F.cross_entropy(xs @ ws.T, ts)
     F.linear_cross_entropy(xs, ws, ts, options=torch.nn.LinearCrossEntropyOptions())
     al.linear_cross_entropy(xs, ws, ts)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _reset_peak()
     t0 = time.perf_counter()
     run()
     first = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base  # KiB on Linux
+    peak = _peak_kib() - base
     t0 = time.perf_counter()
     run()
     second = time.perf_counter() - t0
@@ -134,9 +166,10 @@ def main() -> None:
     lines = [
         "# linear_cross_entropy: forward + backward, torch CPU (float32)",
         "",
-        "Peak = growth of the process's max RSS during the first call (glibc mmap threshold "
-        "fixed at 1 MiB, so freed memory leaves the RSS); time = best of 2 calls, default "
-        "allocator, separate process.",
+        "Peak = growth of the resident set during the first call over the set just before it "
+        "(peak mark reset before the call; glibc mmap threshold fixed at 1 MiB, so freed "
+        "memory leaves the RSS; the gradients themselves count); time = best of 2 calls, "
+        "default allocator, separate process.",
         "JAX = temp bytes of the compiled value_and_grad (XLA memory_analysis).",
         "",
         "| N, D, V | naive MiB / s | torch chunked MiB / s | arrayloss MiB / s "
@@ -149,6 +182,23 @@ def main() -> None:
             f"| {size} | "
             + " | ".join(cells)
             + f" | {r['jax']['optax_naive']:.0f} | {r['jax']['arrayloss']:.0f} |"
+        )
+    lines += [
+        "",
+        "Ratios, arrayloss / peer (lower is better; targets: memory <= torch chunked and "
+        "<= 1/8 of naive, time <= naive, JAX memory <= 1/8 of naive optax):",
+        "",
+        "| N, D, V | memory / torch chunked | memory / naive | time / naive "
+        "| time / torch chunked | JAX memory / optax naive |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for size, r in rows:
+        a, nv, ch, jx = r["arrayloss"], r["naive"], r["torch_chunked"], r["jax"]
+        lines.append(
+            f"| {size} | {a['peak_mib'] / ch['peak_mib']:.2f} "
+            f"| {a['peak_mib'] / nv['peak_mib']:.3f} "
+            f"| {a['time_s'] / nv['time_s']:.2f} | {a['time_s'] / ch['time_s']:.2f} "
+            f"| {jx['arrayloss'] / jx['optax_naive']:.3f} |"
         )
     out = pathlib.Path(__file__).parent / "results" / "linear_ce.md"
     out.write_text("\n".join(lines) + "\n")

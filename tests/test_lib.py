@@ -342,6 +342,90 @@ def test_scale_owned(backend, dtype, path):
     np.testing.assert_allclose(backend.to_numpy(got), 3.0 * a)
 
 
+def test_exp_shifted_owned(backend, dtype, path):
+    """exp(z - m) with a row shift, as the chunk loops use it (in place on torch/NumPy)."""
+    z = np.array([[1.5, -2.0, 0.5], [0.25, 4.0, -30.0]])
+    m = z.max(axis=1, keepdims=True)
+    zz = backend.asarray(z, dtype)
+    with force_generic(path == "generic"):
+        got = P.exp_shifted_owned(zz, backend.asarray(m, dtype), xp=backend.xp)
+    ref = np.exp(_rounded(backend, z, dtype) - _rounded(backend, m, dtype))
+    _check(backend, got, ref, dtype, "exp_shifted_owned")
+
+
+@pytest.mark.parametrize("bias", [False, True], ids=["plain", "bias"])
+def test_matmul_into_scratch(backend, dtype, path, bias):
+    """a @ b (+ add) written into a scratch array where the library can (torch, NumPy),
+    twice into the same array (a chunk loop reuses it); a new array elsewhere, and when
+    the scratch's shape does not fit (a short last chunk)."""
+    rng = np.random.default_rng(2)
+    a, b, add = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=(4, 1))
+    xp = backend.xp
+    aa, bb = backend.asarray(a, dtype), backend.asarray(b, dtype)
+    kw = {"add": backend.asarray(add, dtype)} if bias else {}
+    ref = a @ b + (add if bias else 0.0)
+    tol = {"float64": 1e-12, "float32": 1e-5}.get(dtype, 3e-2)
+    with force_generic(path == "generic"):
+        buf = P.scratch((4, 5), aa.dtype, aa, xp=xp)
+        for scale in (1.0, 2.0):
+            got = P.matmul_into(buf, aa * scale, bb, **kw, xp=xp)
+            want = scale * (a @ b) + (add if bias else 0.0)
+            np.testing.assert_allclose(backend.to_numpy(got), want, rtol=tol, atol=tol)
+        short = P.matmul_into(buf, aa[:2, ...], bb, **({"add": kw["add"][:2, ...]} if bias else {}),
+                              xp=xp)
+    np.testing.assert_allclose(backend.to_numpy(short), ref[:2], rtol=tol, atol=tol)
+    if path == "native" and backend.name in ("numpy", "torch"):
+        assert buf is not None and got is buf
+    else:
+        assert path == "native" or buf is None
+
+
+def test_owned_primitives_keep_arrays_they_may_not_overwrite():
+    """torch: a tensor with autograd history, or one whose shape or dtype the result does
+    not have, is not overwritten (the out-of-place result is returned)."""
+    torch = pytest.importorskip("torch")
+    import array_api_compat.torch as xt
+
+    leaf = torch.ones(2, 3, requires_grad=True)
+    out = P.scale_owned(leaf, torch.tensor(2.0), xp=xt)
+    assert out.data_ptr() != leaf.data_ptr() and torch.equal(leaf.detach(), torch.ones(2, 3))
+    out.sum().backward()
+    assert torch.equal(leaf.grad, torch.full((2, 3), 2.0))
+    row = torch.zeros(1, 3)
+    grown = P.exp_shifted_owned(row, torch.zeros(2, 1), xp=xt)  # broadcasts to (2, 3)
+    assert grown.shape == (2, 3) and torch.equal(row, torch.zeros(1, 3))
+    f32 = torch.ones(3)
+    wider = P.scale_owned(f32, torch.full((3,), 2.0, dtype=torch.float64), xp=xt)
+    assert wider.dtype == torch.float64 and torch.equal(f32, torch.ones(3))
+    owned = torch.zeros(2, 3)
+    assert P.exp_shifted_owned(owned, torch.zeros(2, 1), xp=xt).data_ptr() == owned.data_ptr()
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 20])
+def test_chunked_scan_carry_and_rows(backend, n):
+    """Rows of every chunk land at their place (written into one buffer on mutable
+    libraries, concatenated elsewhere, a padded lax.scan on JAX); the carry sums them."""
+    from arrayloss._lib._chunk import chunked_scan
+
+    xp = backend.xp
+    a = np.arange(n * 3, dtype=np.float64).reshape(n, 3)
+    t = np.arange(n) % 4
+
+    def body(carry, xs):
+        xc, tc = xs
+        y = xc * 2.0 + xp.astype(tc, xc.dtype)[:, None]
+        return carry + xp.sum(xc), (y, tc + 1)
+
+    zero = backend.asarray(np.array(0.0), "float64")
+    carry, (y, t1) = chunked_scan(
+        body, zero, (backend.asarray(a, "float64"), backend.asarray(t)), chunk=4,
+        pad=(0.0, 0), xp=xp,
+    )
+    np.testing.assert_allclose(backend.to_numpy(carry), a.sum())
+    np.testing.assert_allclose(backend.to_numpy(y), a * 2.0 + t[:, None])
+    np.testing.assert_array_equal(backend.to_numpy(t1), t + 1)
+
+
 def test_labels_in_range_reports_whether_all_were_in_range(backend):
     """True only when every label was read and lies in [0, C) (a loss then skips its
     ignore mask); False with an ignored label, when empty, or when not read (lazy Dask)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._compat import backend_name
+from ._compat import backend_name, device
+from ._validation import is_concrete
 
 __all__ = ["chunked_scan"]
 
@@ -29,15 +30,40 @@ def chunked_scan(
     nothing to ``carry`` (their ``ys`` rows are dropped).
     """
     n = xs[0].shape[0]
-    if backend_name(xp) == "jax" and n > chunk:
+    name = backend_name(xp)
+    if name == "jax" and n > chunk:
         return _jax_scan(body, carry, xs, chunk, pad)
+    if n <= chunk:
+        return body(carry, xs)
     ys_parts: list[tuple[Any, ...]] = []
+    out: tuple[Any, ...] | None = None
     for start in range(0, n, chunk):
-        carry, ys = body(carry, tuple(x[start : min(start + chunk, n), ...] for x in xs))
-        ys_parts.append(ys)
-    if len(ys_parts) == 1:
-        return carry, ys_parts[0]
+        stop = min(start + chunk, n)
+        carry, ys = body(carry, tuple(x[start:stop, ...] for x in xs))
+        if start == 0 and name in _MUTABLE and all(_writable(y, xp) for y in ys):
+            # Each chunk's rows go straight into the (n, ...) results: no list of chunk
+            # results next to their concatenation (twice the results' memory at the end).
+            out = tuple(
+                xp.empty((n, *y.shape[1:]), dtype=y.dtype, device=device(y)) for y in ys
+            )
+        if out is None:
+            ys_parts.append(ys)
+        else:
+            for o, y in zip(out, ys, strict=True):
+                o[start:stop, ...] = y
+    if out is not None:
+        return carry, out
     return carry, tuple(xp.concat(parts, axis=0) for parts in zip(*ys_parts, strict=True))
+
+
+# Libraries whose arrays support ``__setitem__`` (JAX's are immutable, Dask's are lazy).
+_MUTABLE = frozenset({"numpy", "torch", "cupy", "array_api_strict"})
+
+
+def _writable(y: Any, xp: Any) -> bool:
+    """Whether the rows of ``y`` may be copied into a fresh buffer by ``__setitem__``
+    without changing what autodiff or a compiler sees (concrete, no autograd history)."""
+    return is_concrete(y, xp) and not getattr(y, "requires_grad", False)
 
 
 def _jax_scan(

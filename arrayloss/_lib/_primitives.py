@@ -26,15 +26,18 @@ from ._compat import backend_name
 __all__ = [
     "add_at_rows",
     "add_matmul",
+    "exp_shifted_owned",
     "force_generic",
     "generic_forced",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "matmul_into",
     "native_checks_labels",
     "native_loss",
     "one_hot",
     "scale_owned",
+    "scratch",
     "sigmoid",
     "softmax",
     "softplus",
@@ -174,6 +177,26 @@ def _generic_scale_owned(a: Any, s: Any, /, *, xp: Any) -> Any:
     return a * s
 
 
+def _generic_exp_shifted_owned(z: Any, shift: Any, /, *, xp: Any) -> Any:
+    """``exp(z - shift)`` for an array ``z`` the caller owns and no longer needs (torch and
+    NumPy compute it in place, in ``z``'s memory: no second chunk-sized array)."""
+    return xp.exp(z - shift)
+
+
+def _generic_scratch(shape: tuple[int, ...], dtype: Any, like: Any, /, *, xp: Any) -> Any:
+    """A reusable uninitialised array for :func:`matmul_into`, or None where arrays cannot
+    be written in place (generically: None; torch and NumPy: ``empty``)."""
+    return None
+
+
+def _generic_matmul_into(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: Any) -> Any:
+    """``a @ b (+ add)``, written into ``buf`` (from :func:`scratch`) where the library can
+    and ``buf`` has the result's shape and dtype, else a new array. The caller must not
+    need ``buf``'s earlier contents."""
+    out = xp.matmul(a, b)
+    return out if add is None else out + add
+
+
 def _generic_value_range(x: Any, /, *, xp: Any) -> tuple[int, int]:
     """``(min, max)`` of a non-empty concrete integer array, as Python ints (label checks)."""
     return int(xp.min(x)), int(xp.max(x))
@@ -202,6 +225,40 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         lo, hi = torch.aminmax(x)  # one pass instead of min and max
         return int(lo), int(hi)
 
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+
+    def scratch_(shape: tuple[int, ...], dtype: Any, like: Any, /, *, xp: Any) -> Any:
+        if torch.compiler.is_compiling() or wrapped(like):
+            return None  # the compiler plans buffers; vmap/grad wrappers write elsewhere
+        return torch.empty(shape, dtype=dtype, device=like.device)
+
+    def matmul_into_(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: Any) -> Any:
+        if (
+            buf is None
+            or tuple(buf.shape) != (a.shape[0], b.shape[1])
+            or buf.dtype != torch.result_type(a, b)
+            or (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
+            or (add is not None and (add.requires_grad or add.dtype != buf.dtype))
+        ):
+            return _generic_matmul_into(None, a, b, add=add, xp=xp)
+        if add is None:
+            return torch.matmul(a, b, out=buf)
+        return torch.addmm(add, a, b, out=buf)
+
+    def owned(a: Any, b: Any) -> bool:
+        """Whether ``a op b`` may overwrite ``a``: no autograd history to keep, no functorch
+        wrapper (vmap cannot write a batched ``b`` into an unbatched ``a``), and ``a``'s
+        shape and dtype are the result's. Not under torch.compile: the compiler plans the
+        buffers itself (and cannot trace the functorch check)."""
+        if torch.compiler.is_compiling():
+            return False
+        if a.requires_grad or wrapped(a) or (isinstance(b, torch.Tensor) and wrapped(b)):
+            return False
+        bshape = b.shape if isinstance(b, torch.Tensor) else ()
+        return bool(torch.broadcast_shapes(a.shape, bshape) == a.shape) and (  # type: ignore[no-untyped-call]
+            torch.result_type(a, b) == a.dtype
+        )
+
     return {
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: torch.logsumexp(
             x, dim=axis, keepdim=keepdims
@@ -224,7 +281,12 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "add_at_rows": lambda acc, i, v, /, *, xp: (
             acc.index_add_(0, i, v) if not acc.requires_grad else acc.index_add(0, i, v)
         ),
-        "scale_owned": lambda a, s, /, *, xp: a.mul_(s) if not a.requires_grad else a * s,
+        "scale_owned": lambda a, s, /, *, xp: a.mul_(s) if owned(a, s) else a * s,
+        "scratch": scratch_,
+        "matmul_into": matmul_into_,
+        "exp_shifted_owned": lambda z, m, /, *, xp: (
+            z.sub_(m).exp_() if owned(z, m) else torch.exp(z - m)
+        ),
         # Whole-loss kernels: called only when every option maps exactly (no weight=).
         "mse_loss": lambda x, y, /, *, reduction: F.mse_loss(x, y, reduction=reduction),
         "l1_loss": lambda x, y, /, *, reduction: F.l1_loss(x, y, reduction=reduction),
@@ -324,12 +386,49 @@ def _numpy_natives() -> dict[str, Callable[..., Any]]:
         np.add.at(acc, i, v)
         return acc
 
+    def _in_place_ok(a: Any, b: Any) -> bool:
+        # a op b may overwrite a: a writeable array that keeps its shape and dtype
+        return bool(a.flags.writeable) and np.result_type(a, b) == a.dtype and (
+            np.broadcast_shapes(a.shape, np.shape(b)) == a.shape
+        )
+
+    def scratch_(shape: tuple[int, ...], dtype: Any, like: Any, /, *, xp: Any) -> Any:
+        return np.empty(shape, dtype=dtype)
+
+    def matmul_into_(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: Any) -> Any:
+        if (
+            buf is None
+            or buf.shape != (a.shape[0], b.shape[1])
+            or buf.dtype != np.result_type(a, b)
+            or (add is not None and np.result_type(buf, add) != buf.dtype)
+        ):
+            return _generic_matmul_into(None, a, b, add=add, xp=xp)
+        np.matmul(a, b, out=buf)
+        if add is not None:
+            buf += add
+        return buf
+
+    def exp_shifted_owned_(z: Any, m: Any, /, *, xp: Any) -> Any:
+        if not _in_place_ok(z, m):
+            return np.exp(z - m)
+        np.subtract(z, m, out=z)
+        return np.exp(z, out=z)
+
+    def scale_owned_(a: Any, s: Any, /, *, xp: Any) -> Any:
+        if not _in_place_ok(a, s):
+            return a * s
+        return np.multiply(a, s, out=a)
+
     # NumPy alone (no SciPy): logaddexp is a fused, stable softplus.
     return {
         "logsumexp": logsumexp_,
         "take_along_axis": take_along_axis_,
         "value_range": value_range_,
         "add_at_rows": add_at_rows_,
+        "exp_shifted_owned": exp_shifted_owned_,
+        "scale_owned": scale_owned_,
+        "scratch": scratch_,
+        "matmul_into": matmul_into_,
         "softplus": lambda x, /, *, xp: np.logaddexp(np.zeros((), dtype=x.dtype), x),
         "log_sigmoid": lambda x, /, *, xp: -np.logaddexp(np.zeros((), dtype=x.dtype), -x),
     }
@@ -436,3 +535,6 @@ value_range = _primitive("value_range", _generic_value_range)
 add_matmul = _primitive("add_matmul", _generic_add_matmul)
 add_at_rows = _primitive("add_at_rows", _generic_add_at_rows)
 scale_owned = _primitive("scale_owned", _generic_scale_owned)
+exp_shifted_owned = _primitive("exp_shifted_owned", _generic_exp_shifted_owned)
+scratch = _primitive("scratch", _generic_scratch)
+matmul_into = _primitive("matmul_into", _generic_matmul_into)
