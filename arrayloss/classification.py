@@ -32,6 +32,7 @@ from ._lib import (
 from ._lib._compat import device as _device
 from ._lib._compat import isdtype
 from ._lib._dtypes import index_dtype as _index_dtype
+from ._lib._plans import Plans
 from ._lib._primitives import (
     log_sigmoid,
     log_softmax,
@@ -55,6 +56,18 @@ __all__ = [
 ]
 
 _FAMILY = "classification"
+
+# Per-signature plans of the losses that torch runs as one kernel (``_lib/_plans.py``).
+_PLANS = {
+    name: Plans()
+    for name in (
+        "cross_entropy",
+        "nll_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "kl_div",
+    )
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,18 +154,14 @@ def _check_labels(loss: str, target: Any, num_classes: int, ignore_index: int, x
     return check_labels_in_range(loss, "target", target, num_classes, xp, ignore_index=ignore_index)
 
 
-def _call_native(native: Any, args: tuple[Any, ...], kwargs: dict[str, Any], recheck: Any) -> Any:
-    """``native(*args, **kwargs)``; when it raises and ``recheck`` is given (the kernel checks
-    the labels itself: ``native_checks_labels``), run arrayloss's label check first so a bad
-    label raises arrayloss's ValueError, not the backend's IndexError."""
-    try:
-        return native(*args, **kwargs)
-    except (IndexError, RuntimeError) as err:
-        if recheck is None:
-            raise
-        error = err
-    recheck()
-    raise error
+def _label_recheck(loss: str, num_classes: int, ignore_index: int, xp: Any) -> Any:
+    """The label check a native kernel that checks labels itself (``native_checks_labels``)
+    runs when it raises: arrayloss's ValueError for a bad label, not the backend's error."""
+
+    def recheck(input: Any, target: Any, weight: Any) -> None:
+        _check_labels(loss, target, num_classes, ignore_index, xp)
+
+    return recheck
 
 
 _IINFO: dict[tuple[int, Any], tuple[int, int]] = {}
@@ -309,6 +318,10 @@ def cross_entropy(
     0.241311
     """
     name = "cross_entropy"
+    given = (input, target, weight)
+    key, plan = _PLANS[name].lookup(given, (ignore_index, reduction, label_smoothing, axis), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
     check_reduction(name, reduction)
     ignore_index = _check_int(name, "ignore_index", ignore_index)
@@ -333,18 +346,21 @@ def cross_entropy(
     if native is not None:
         recheck = None
         if defer and not probs:
-            recheck = lambda: _check_labels(name, target, num_classes, ignore_index, xp)
+            recheck = _label_recheck(name, num_classes, ignore_index, xp)
         if input.ndim > 1 and cax != 1:
             input = xp.moveaxis(input, cax, 1)
             if probs:
                 target = xp.moveaxis(target, cax, 1)
-        kwargs = {
-            "weight": weight,
-            "ignore_index": ignore_index,
-            "reduction": reduction,
-            "label_smoothing": ls,
-        }
-        return finish(_call_native(native, (input, target), kwargs, recheck), out, xp)
+        result = _PLANS[name].run(
+            key,
+            native,
+            given,
+            (input, target, weight),
+            {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": ls},
+            recheck=recheck,
+            keep=defer or probs,  # no label was read: the call is the whole check
+        )
+        return finish(result, out, xp)
 
     if not probs and ls == 0:
         # log p at the target = x_t - logsumexp(x): the (N, C) log-probabilities are never
@@ -435,6 +451,10 @@ def nll_loss(
     0.289909
     """
     name = "nll_loss"
+    given = (input, target, weight)
+    key, plan = _PLANS[name].lookup(given, (ignore_index, reduction, axis), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
     check_reduction(name, reduction)
     ignore_index = _check_int(name, "ignore_index", ignore_index)
@@ -450,13 +470,19 @@ def nll_loss(
     out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
 
     if native is not None:
-        recheck = None
-        if defer:
-            recheck = lambda: _check_labels(name, target, num_classes, ignore_index, xp)
+        recheck = _label_recheck(name, num_classes, ignore_index, xp) if defer else None
         if input.ndim > 1 and cax != 1:
             input = xp.moveaxis(input, cax, 1)
-        kwargs = {"weight": weight, "ignore_index": ignore_index, "reduction": reduction}
-        return finish(_call_native(native, (input, target), kwargs, recheck), out, xp)
+        result = _PLANS[name].run(
+            key,
+            native,
+            given,
+            (input, target, weight),
+            {"ignore_index": ignore_index, "reduction": reduction},
+            recheck=recheck,
+            keep=defer,  # no label was read: the call is the whole check
+        )
+        return finish(result, out, xp)
 
     picked, valid, safe = _pick(input, target, cax, ignore_index, xp, all_valid)
     w_t = _target_weight(weight, safe, valid, picked.dtype, xp)
@@ -553,12 +579,17 @@ def binary_cross_entropy(
     [  0.105361   0.223144 100.      ]
     """
     name = "binary_cross_entropy"
+    given = (input, target, weight)
+    key, plan = _PLANS[name].lookup(given, (reduction,), xp)
+    if plan is not None:
+        return plan(*given)
     xp, out, (input, target, weight) = _elementwise_prepare(
         name, input, target, reduction, xp, weight=weight
     )
     # torch's kernel only eagerly: torch.func.vmap has no batching rule for it
     if (native := native_loss(name, xp)) is not None and is_concrete(input, xp):
-        return finish(native(input, target, weight=weight, reduction=reduction), out, xp)
+        used = (input, target, weight)
+        return finish(_PLANS[name].run(key, native, given, used, {"reduction": reduction}), out, xp)
 
     def clamped_log(p: Any) -> Any:
         # log(max(p, tiny)) with its value clamped at -100 (torch) and, where p == 0, a
@@ -629,15 +660,16 @@ def binary_cross_entropy_with_logits(
     [1.26928e-01 3.13262e-01 1.00000e+04]
     """
     name = "binary_cross_entropy_with_logits"
+    given = (input, target, weight, pos_weight)
+    key, plan = _PLANS[name].lookup(given, (reduction,), xp)
+    if plan is not None:
+        return plan(*given)
     xp, out, (input, target, weight, pos_weight) = _elementwise_prepare(
         name, input, target, reduction, xp, weight=weight, pos_weight=pos_weight
     )
     if (native := native_loss(name, xp)) is not None:
-        return finish(
-            native(input, target, weight=weight, reduction=reduction, pos_weight=pos_weight),
-            out,
-            xp,
-        )
+        used = (input, target, weight, pos_weight)
+        return finish(_PLANS[name].run(key, native, given, used, {"reduction": reduction}), out, xp)
     log_sig = log_sigmoid(input, xp=xp)
     if pos_weight is None:
         loss = (1 - target) * input - log_sig
@@ -703,6 +735,10 @@ def kl_div(
     0.693147
     """
     name = "kl_div"
+    given = (input, target)
+    key, plan = _PLANS[name].lookup(given, (reduction, log_target), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction, ("mean", "sum", "none", "batchmean"))
     check_option(name, "log_target", log_target, isinstance(log_target, bool), "a bool")
@@ -711,7 +747,8 @@ def kl_div(
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     # torch's kernel only eagerly: torch.func.vmap has no batching rule for it (it warns)
     if (native := native_loss(name, xp)) is not None and is_concrete(input, xp):
-        return finish(native(input, target, reduction=reduction, log_target=log_target), out, xp)
+        opts = {"reduction": reduction, "log_target": log_target}
+        return finish(_PLANS[name].run(key, native, given, (input, target), opts), out, xp)
     if log_target:
         loss = xp.exp(target) * (target - input)
     else:

@@ -26,6 +26,7 @@ from ._lib import (
     weighted_reduce,
 )
 from ._lib._distance import safe_root
+from ._lib._plans import Plans
 from ._lib._primitives import softplus, stop_gradient
 
 __all__ = [
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 _FAMILY = "regression"
+
+# Per-signature plans of the losses that torch runs as one kernel (``_lib/_plans.py``).
+_PLANS = {name: Plans() for name in ("l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss")}
 
 
 def _prepare(
@@ -123,9 +127,14 @@ def l1_loss(
     1.6666666666666667
     """
     name = "l1_loss"
+    key, plan = _PLANS[name].lookup((input, target, weight), (reduction,), xp)
+    if plan is not None:
+        return plan(input, target)
+    given = (input, target)
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
     if weight is None and (native := native_loss(name, xp)) is not None:
-        return finish(native(input, target, reduction=reduction), out, xp)
+        opts = {"reduction": reduction}
+        return finish(_PLANS[name].run(key, native, given, (input, target), opts), out, xp)
     return finish(_reduce(xp.abs(input - target), weight, reduction, xp), out, xp)
 
 
@@ -180,9 +189,14 @@ def mse_loss(
     2.0
     """
     name = "mse_loss"
+    key, plan = _PLANS[name].lookup((input, target, weight), (reduction,), xp)
+    if plan is not None:
+        return plan(input, target)
+    given = (input, target)
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
     if weight is None and (native := native_loss(name, xp)) is not None:
-        return finish(native(input, target, reduction=reduction), out, xp)
+        opts = {"reduction": reduction}
+        return finish(_PLANS[name].run(key, native, given, (input, target), opts), out, xp)
     diff = input - target
     return finish(_reduce(diff * diff, weight, reduction, xp), out, xp)
 
@@ -281,11 +295,16 @@ def huber_loss(
     1.3125
     """
     name = "huber_loss"
+    key, plan = _PLANS[name].lookup((input, target, weight), (reduction, delta), xp)
+    if plan is not None:
+        return plan(input, target)
+    given = (input, target)
     delta = check_real_scalar(name, "delta", delta)
     check_option(name, "delta", delta, delta > 0, "positive")
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
     if weight is None and (native := native_loss(name, xp)) is not None:
-        return finish(native(input, target, reduction=reduction, delta=delta), out, xp)
+        opts = {"reduction": reduction, "delta": delta}
+        return finish(_PLANS[name].run(key, native, given, (input, target), opts), out, xp)
     ad = xp.abs(input - target)
     # e (ad - e / 2) with e = min(ad, delta) is 0.5 * ad * ad below delta and
     # delta * (ad - 0.5 * delta) above, rounded exactly like torch's two branches, with no
@@ -341,11 +360,16 @@ def smooth_l1_loss(
     1.3125
     """
     name = "smooth_l1_loss"
+    key, plan = _PLANS[name].lookup((input, target), (reduction, beta), xp)
+    if plan is not None:
+        return plan(input, target)
+    given = (input, target)
     beta = check_real_scalar(name, "beta", beta)
     check_option(name, "beta", beta, beta >= 0, "non-negative")
     xp, out, input, target, _ = _prepare(name, input, target, None, reduction, xp)
     if (native := native_loss(name, xp)) is not None:
-        return finish(native(input, target, reduction=reduction, beta=beta), out, xp)
+        opts = {"reduction": reduction, "beta": beta}
+        return finish(_PLANS[name].run(key, native, given, (input, target), opts), out, xp)
     ad = xp.abs(input - target)
     if beta == 0.0:
         loss = ad  # torch: beta == 0 is l1_loss (the quadratic branch is empty)

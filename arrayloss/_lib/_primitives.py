@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._compat import backend_name
+from ._plans import clear_plans, enable_plans
 
 __all__ = [
     "add_at_rows",
@@ -62,10 +63,12 @@ def force_generic(enabled: bool = True) -> Iterator[None]:
     """Within the block, use the generic array-API kernels only (no native overrides)."""
     global _FORCE_GENERIC
     previous, _FORCE_GENERIC = _FORCE_GENERIC, enabled
+    clear_plans()  # they hold native kernels the checks chose outside the block
     try:
         yield
     finally:
         _FORCE_GENERIC = previous
+        clear_plans()
 
 
 def generic_forced() -> bool:
@@ -226,6 +229,13 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         return int(lo), int(hi)
 
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    transforms = torch._C._functorch.peek_interpreter_stack
+
+    def eager() -> bool:
+        # is_compiling first: Dynamo folds it to True and never reaches the C function
+        return not torch.compiler.is_compiling() and transforms() is None
+
+    enable_plans(torch.Tensor, eager)
 
     def scratch_(shape: tuple[int, ...], dtype: Any, like: Any, /, *, xp: Any) -> Any:
         if torch.compiler.is_compiling() or wrapped(like):
@@ -296,31 +306,30 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "smooth_l1_loss": lambda x, y, /, *, reduction, beta: F.smooth_l1_loss(
             x, y, reduction=reduction, beta=beta
         ),
+        # Arrays positionally, options by keyword (a plan calls ``kernel(*arrays, **opts)``).
         # Index targets of any integer dtype go in as int64 (torch's kernels take only that).
-        "cross_entropy": lambda x, t, /, *, weight, ignore_index, reduction, label_smoothing: (
+        "cross_entropy": lambda x, t, w, /, *, ignore_index, reduction, label_smoothing: (
             F.cross_entropy(
                 x,
                 t if t.dtype in _TORCH_CE_TARGET else t.long(),
-                weight=weight,
+                weight=w,
                 ignore_index=ignore_index,
                 reduction=reduction,
                 label_smoothing=label_smoothing,
             )
         ),
-        "nll_loss": lambda x, t, /, *, weight, ignore_index, reduction: F.nll_loss(
+        "nll_loss": lambda x, t, w, /, *, ignore_index, reduction: F.nll_loss(
             x,
             t if t.dtype == torch.int64 else t.long(),
-            weight=weight,
+            weight=w,
             ignore_index=ignore_index,
             reduction=reduction,
         ),
-        "binary_cross_entropy": lambda x, y, /, *, weight, reduction: F.binary_cross_entropy(
-            x, y, weight=weight, reduction=reduction
+        "binary_cross_entropy": lambda x, y, w, /, *, reduction: F.binary_cross_entropy(
+            x, y, weight=w, reduction=reduction
         ),
-        "binary_cross_entropy_with_logits": lambda x, y, /, *, weight, reduction, pos_weight: (
-            F.binary_cross_entropy_with_logits(
-                x, y, weight=weight, reduction=reduction, pos_weight=pos_weight
-            )
+        "binary_cross_entropy_with_logits": lambda x, y, w, pw, /, *, reduction: (
+            F.binary_cross_entropy_with_logits(x, y, weight=w, reduction=reduction, pos_weight=pw)
         ),
         # "mean" as sum / numel: torch's reduction="mean" warns (it is not the KL divergence).
         "kl_div": lambda x, y, /, *, reduction, log_target: (
