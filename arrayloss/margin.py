@@ -8,8 +8,8 @@
 
 Every loss here is JIT-safe: the hinge's ``max(0, z)`` is a ``where`` (gradient 0 at the
 kink, as torch's own margin kernels), the ``-1`` terminator of ``multilabel_margin_loss`` and
-Keras's {0, 1} -> {-1, 1} label conversion are masks computed on the device, never read on
-the host.
+Keras's {0, 1} -> {-1, 1} label conversion are masks computed on the device (on concrete
+arrays ``multilabel_margin_loss`` reads the longest list's length, to bound its work).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from ._lib import (
     reduce,
     register,
 )
-from ._lib._primitives import log_sigmoid, softplus
+from ._lib._chunk import chunked_scan
+from ._lib._compat import device
+from ._lib._dtypes import index_dtype
+from ._lib._primitives import log_sigmoid, softplus, take_along_axis
 from ._lib._validation import shape_str
 
 __all__ = [
@@ -344,6 +347,29 @@ def multi_margin_loss(
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
+# Elements of one chunk's (rows, J, C) pairwise terms in multilabel_margin_loss.
+_PAIR_CHUNK_ELEMENTS = 2**22
+
+
+def _multilabel_rows(x: Any, t: Any, first_end: Any, num_classes: int, xp: Any) -> Any:
+    """Per row of a chunk: (1/C) sum over listed positions j and non-target classes i of
+    max(0, 1 - x[t_j] + x_i); ``t`` holds the first J list positions, ``first_end`` where
+    each row's list ends."""
+    n_pos = t.shape[1]
+    valid = xp.arange(n_pos, dtype=t.dtype, device=device(t)) < first_end  # (rows, J)
+    safe = xp.where(valid, t, xp.zeros_like(t))
+    # non_target[n, i]: class i is listed nowhere before the row's first -1
+    classes = xp.arange(num_classes, dtype=t.dtype, device=device(t))
+    listed = xp.any((safe[:, :, None] == classes) & valid[:, :, None], axis=1)  # (rows, C)
+    non_target = xp.astype(~listed, x.dtype)
+    x_listed = take_along_axis(x, xp.astype(safe, index_dtype(xp)), axis=1, xp=xp)  # (rows, J)
+    # Every (listed position j, non-target class i) pair; a class listed twice counts
+    # twice, as in torch's loop over the list.
+    z = 1 - x_listed[:, :, None] + x[:, None, :]  # (rows, J, C)
+    pair_weight = xp.astype(valid, x.dtype)[:, :, None] * non_target[:, None, :]
+    return xp.sum(_positive_part(z, xp) * pair_weight, axis=(1, 2)) / num_classes
+
+
 @register(
     _FAMILY,
     class_name="MultiLabelMarginLoss",
@@ -384,11 +410,14 @@ def multilabel_margin_loss(
 
     Notes
     -----
-    No value is read on the host: the positions before the first ``-1`` are a mask
-    ``j < min{k : y_k = -1}``, computed on the device, so the loss works under
-    ``jax.jit``/``vmap``, ``torch.compile`` and on lazy Dask arrays. The pairwise terms take
-    :math:`O(N C^2)` memory (torch's kernel takes :math:`O(N C^2)` time). A class listed
-    twice counts twice, as in torch.
+    The positions before the first ``-1`` are a mask ``j < min{k : y_k = -1}``, computed on
+    the device, so the loss works under
+    ``jax.jit``/``vmap``, ``torch.compile`` and on lazy Dask arrays. On concrete arrays the
+    pairwise terms cover the positions before the longest list only (lists of length
+    :math:`\le J`: :math:`O(N J C)` work, as torch's kernel); traced, every position may
+    hold a target (:math:`O(N C^2)` work). Rows go in chunks of about :math:`2^{22}`
+    pairwise terms, so memory stays bounded either way. A class listed twice counts twice,
+    as in torch.
 
     PyTorch equivalent: ``torch.nn.functional.multilabel_margin_loss`` (int64 targets only;
     arrayloss accepts any integer dtype).
@@ -421,19 +450,31 @@ def multilabel_margin_loss(
 
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, num_classes))
-    pos = xp.arange(num_classes, dtype=t.dtype)
     # The first -1 of each row (num_classes if none): positions j before it are targets.
+    pos = xp.arange(num_classes, dtype=t.dtype, device=device(t))
     first_end = xp.min(xp.where(t == -1, pos, xp.full_like(t, num_classes)), axis=1, keepdims=True)
-    valid = pos < first_end  # (N, C_j)
-    # count[n, c]: how often class c is listed before the first -1 (a class listed twice
-    # counts twice, as in torch's loop over the list).
-    listed = (t[:, :, None] == pos) & valid[:, :, None]  # (N, C_j, C_c)
-    count = xp.sum(xp.astype(listed, x.dtype), axis=1)  # (N, C_c)
-    non_target = xp.astype(count == 0, x.dtype)  # (N, C_i)
-    # Every (listed class c, non-target class i) pair: count[c] * max(0, 1 - x_c + x_i).
-    z = 1 - x[:, :, None] + x[:, None, :]  # (N, C_c, C_i)
-    pair_weight = count[:, :, None] * non_target[:, None, :]
-    loss = xp.sum(_positive_part(z, xp) * pair_weight, axis=(1, 2)) / num_classes
+    # Only list positions before the longest list matter. On concrete arrays that length is
+    # read (torch's kernel loops over each list: O(N J C) work for lists of length <= J);
+    # traced or lazy, every position may hold a target (J = C).
+    longest = num_classes
+    if num_classes and n and is_concrete(first_end, xp):
+        longest = int(xp.max(first_end))
+    t = t[:, :longest]
+    # Rows in chunks, so the (rows, J, C) pairwise terms stay near 2**22 elements.
+    chunk = max(1, _PAIR_CHUNK_ELEMENTS // max(1, longest * num_classes))
+
+    def rows(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+        xc, tc, ec = xs
+        return carry, (_multilabel_rows(xc, tc, ec, num_classes, xp),)
+
+    _, (loss,) = chunked_scan(
+        rows,
+        (),
+        (x, t, first_end),
+        chunk=chunk,
+        pad=(0.0, -1, 0),
+        xp=xp,
+    )
     if input.ndim < 2:
         loss = xp.reshape(loss, ())
     return finish(reduce(loss, reduction, xp=xp), out, xp)

@@ -143,10 +143,26 @@ def test_take_along_axis_and_one_hot(backend, path):
     assert backend_name(__import__("array_api_compat").array_namespace(oh_last)) == backend_name(xp)
 
 
-def test_generic_take_along_axis_without_native(backend):
-    """The one-hot fallback used by libraries lacking take_along_axis (dask) is exact."""
+@pytest.mark.parametrize(
+    "shape, idx_shape, axis",
+    [
+        ((6, 4), (6, 1), 1),
+        ((6, 4), (6, 3), 1),
+        ((5, 6, 2), (2, 6, 2), 0),
+        ((3, 4, 5), (3, 4, 2), -1),
+    ],
+    ids=["one", "several", "axis0", "last"],
+)
+def test_generic_take_along_axis_without_native(backend, shape, idx_shape, axis):
+    """The one-hot fallback used by libraries lacking take_along_axis (dask) is exact, for
+    several indices along any axis, and an inf among the values not taken stays out."""
     rng = rng_for("take-fallback")
-    a, idx = rng.standard_normal((6, 4)), rng.integers(0, 4, (6, 1))
+    a = rng.standard_normal(shape)
+    idx = rng.integers(0, shape[axis], idx_shape)
+    a_inf = a.copy()
+    untaken = np.ones(shape, dtype=bool)
+    np.put_along_axis(untaken, idx, False, axis=axis)
+    a_inf[np.unravel_index(int(np.flatnonzero(untaken)[0]), shape)] = np.inf
 
     class NoTake:  # the backend's namespace minus take_along_axis
         def __getattr__(self, name):
@@ -154,9 +170,11 @@ def test_generic_take_along_axis_without_native(backend):
                 raise AttributeError(name)
             return getattr(backend.xp, name)
 
-    got = P._generic_take_along_axis(backend.asarray(a, "float64"), backend.asarray(idx),
-                                     axis=1, xp=NoTake())
-    np.testing.assert_array_equal(backend.to_numpy(got), np.take_along_axis(a, idx, axis=1))
+    for values in (a, a_inf):
+        got = P._generic_take_along_axis(backend.asarray(values, "float64"),
+                                         backend.asarray(idx), axis=axis, xp=NoTake())
+        np.testing.assert_array_equal(backend.to_numpy(got),
+                                      np.take_along_axis(values, idx, axis=axis))
 
 
 def test_force_generic_context_and_env():

@@ -131,6 +131,64 @@ def test_multilabel_margin_terminator_under_jit():
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+def _multilabel_targets(rng, n, c, longest):
+    """torch's targets: up to ``longest`` class indices (a repeat sometimes), then -1 and
+    arbitrary classes after it (ignored)."""
+    t = rng.integers(0, c, (n, c))
+    lengths = rng.integers(0, longest + 1, n)
+    for i, k in enumerate(lengths):
+        if k < c:
+            t[i, k] = -1
+        if k >= 2 and i % 3 == 0:
+            t[i, 1] = t[i, 0]  # a class listed twice counts twice
+    return t
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["native", "generic"])
+def test_multilabel_margin_large_classes_short_lists_like_torch(generic):
+    """C = 3000 with lists of at most 5: the pairwise terms cover the first 5 positions only
+    (dense (N, C, C) terms would be 4.5 GB here) in several row chunks; value and input
+    gradient equal torch's kernel."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from arrayloss.testing import force_generic
+
+    rng = rng_for("multilabel-large")
+    x = rng.standard_normal((128, 3000))
+    t = _multilabel_targets(rng, 128, 3000, 5)
+    xa = torch.from_numpy(x).requires_grad_(True)
+    xr = torch.from_numpy(x).requires_grad_(True)
+    with force_generic(generic):
+        got = al.multilabel_margin_loss(xa, torch.from_numpy(t), reduction="none")
+        (gx,) = torch.autograd.grad(got.sum(), xa)
+        np_got = al.multilabel_margin_loss(x, t)
+    want = F.multilabel_margin_loss(xr, torch.from_numpy(t), reduction="none")
+    (wx,) = torch.autograd.grad(want.sum(), xr)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gx, wx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np_got, want.mean().item(), rtol=1e-12)
+
+
+@pytest.mark.needs("jax")
+def test_multilabel_margin_chunked_under_jit():
+    """Traced, every position may hold a target: row chunks of (rows, C, C) terms under a
+    padded lax.scan (N = 1000 rows, C = 100: three chunks, the last one padded)."""
+    jax = pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    import jax.numpy as jnp
+    import torch.nn.functional as F
+
+    rng = rng_for("multilabel-jit-chunks")
+    x = rng.standard_normal((1000, 100))
+    t = _multilabel_targets(rng, 1000, 100, 100)
+    got = jax.jit(lambda a, b: al.multilabel_margin_loss(a, b, reduction="none"))(
+        jnp.asarray(x), jnp.asarray(t)
+    )
+    want = F.multilabel_margin_loss(torch.from_numpy(x), torch.from_numpy(t), reduction="none")
+    np.testing.assert_allclose(np.asarray(got), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.needs("jax")
 def test_label_checks_skipped_not_crashed_under_jit():
     """Out-of-range labels raise eagerly; under jax.jit the check is skipped (no host read)

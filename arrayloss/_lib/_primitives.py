@@ -130,17 +130,15 @@ def _generic_xlogy(x: Any, y: Any, /, *, xp: Any) -> Any:
 def _generic_take_along_axis(x: Any, indices: Any, /, *, axis: int, xp: Any) -> Any:
     if hasattr(xp, "take_along_axis"):
         return xp.take_along_axis(x, indices, axis=axis)
-    # Libraries without take_along_axis (dask): select with a one-hot mask. O(C) extra
-    # work, but only elementwise ops and a sum, which every library has. Supports the
-    # common case of one index per position (size 1 along ``axis``).
-    if indices.shape[axis] != 1:
-        raise NotImplementedError("take_along_axis fallback needs one index along the axis")
-    n = x.shape[axis]
-    shape = [1] * x.ndim
-    shape[axis] = n
-    classes = xp.reshape(xp.arange(n, dtype=indices.dtype), tuple(shape))
-    mask = xp.astype(indices == classes, x.dtype)
-    return xp.sum(x * mask, axis=axis, keepdims=True)
+    # Libraries without take_along_axis (dask): select with a one-hot mask over a new last
+    # axis. O(K C) extra work for K indices along an axis of C, but only comparisons, a
+    # where (no 0 * inf = nan from the unselected values) and a sum, which every library has.
+    axis = axis % x.ndim
+    xm = xp.moveaxis(x, axis, -1)[..., None, :]  # (..., 1, C)
+    im = xp.moveaxis(indices, axis, -1)[..., None]  # (..., K, 1)
+    classes = xp.arange(x.shape[axis], dtype=indices.dtype)
+    picked = xp.sum(xp.where(im == classes, xm, xp.zeros_like(xm)), axis=-1)  # (..., K)
+    return xp.moveaxis(picked, -1, axis)
 
 
 def _generic_one_hot(
