@@ -38,7 +38,7 @@ from ._lib import (
     register,
 )
 from ._lib._chunk import chunked_scan
-from ._lib._compat import device
+from ._lib._compat import device, isdtype
 from ._lib._custom_grad import custom_gradient
 from ._lib._dtypes import index_dtype
 from ._lib._primitives import (
@@ -75,9 +75,12 @@ def _make_kernel(
     softcap: float | None,
     chunk: int,
     reduction: str,
+    probs: bool,
     xp: Any,
 ) -> tuple[Any, Any, Any]:
-    """Generic (forward, backward, primal) over row chunks; closed over the static options."""
+    """Generic (forward, backward, primal) over row chunks; closed over the static options.
+
+    ``probs``: the target holds class probabilities, shape (N, V), instead of indices."""
     eps = label_smoothing
     reduced = reduction != "none"
     mean = reduction == "mean"
@@ -98,8 +101,28 @@ def _make_kernel(
         """Scratch for the (V, chunk) logits of full chunks (None: not writable here)."""
         return scratch((w.shape[0], chunk), w.dtype, w, xp=xp) if n >= chunk else None
 
-    def target_stats(t: Any, cw: Any, like: Any) -> tuple[Any, Any, Any]:
-        """Per row: the safe target index, the target's weight (0 if ignored), valid (0/1)."""
+    def targets_of(t: Any, like: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The chunk loop's per-row target arrays and the values JAX pads them with:
+        indices (padded with ``ignore_index``), or probabilities and a row weight (1; the
+        padding rows of JAX's last chunk get 0)."""
+        if not probs:
+            return (t,), (ignore_index,)
+        rows = xp.ones((t.shape[0],), dtype=like.dtype, device=device(like))
+        return (t, rows), (0.0, 0.0)
+
+    def target_stats(tcs: tuple[Any, ...], cw: Any, like: Any) -> tuple[Any, Any, Any]:
+        """Per row: the safe target index, the target's weight (0 if ignored), valid (0/1).
+        Probabilities: the weighted smoothed target ``w_v q~_nv`` vocabulary-major (V, rows),
+        the row weight, the target's sum over classes. Either way ``stats[1]`` is the row's
+        weight in the ``mean``."""
+        if probs:
+            q, rows = tcs
+            qt = xp.matrix_transpose(q)  # a view
+            if eps:  # torch: (1 - eps) q + eps / V
+                qt = (1 - eps) * qt + eps / qt.shape[0]
+            wq = cw[:, None] * qt if has_weight else qt
+            return wq, rows, xp.sum(wq, axis=0)
+        (t,) = tcs
         valid = t != ignore_index
         ts = xp.where(valid, t, xp.zeros_like(t))
         validf = xp.astype(valid, like.dtype)
@@ -109,7 +132,9 @@ def _make_kernel(
     def target_logits(z: Any, ts: Any, cw: Any) -> tuple[Any, Any]:
         """Per row: the target's logit and, with smoothing, ``sum_c w_c z_c`` (a matrix-
         vector product: no chunk-sized temporary). Read before ``softmax_parts`` consumes
-        ``z``."""
+        ``z``. Probabilities (``ts`` is ``w_v q~_nv``): ``sum_v w_v q~_nv z_nv``."""
+        if probs:
+            return xp.sum(ts * z, axis=0), None
         zt = take_along_axis(z, ts[None, :], axis=0, xp=xp)[0, :]
         if not eps:
             return zt, None
@@ -129,6 +154,10 @@ def _make_kernel(
     ) -> Any:
         """Per row: the loss (``stats``: the chunk's ``target_stats``; ``zt``, ``zsum``: its
         ``target_logits``)."""
+        if probs:  # -sum_v w_v q~_v (z_v - lse) = lse sum_v w_v q~_v - sum_v w_v q~_v z_v
+            _, rows, wq_sum = stats
+            loss = lse * wq_sum - zt
+            return loss + z_loss * rows * lse * lse if z_loss else loss
         _, wt, validf = stats
         loss = wt * (lse - zt)
         if eps:
@@ -173,6 +202,19 @@ def _make_kernel(
         w, cw, cw_sum, w_bar = ctx
         dw, db, cx, csum = carry
         n_cls = e.shape[0]
+        if probs:
+            # d loss / d z = (sum_v w_v q~_v + 2 z_loss lse) p - w q~: dense, no sparse term
+            wq, rows, wq_sum = stats
+            gc = gc * rows  # JAX's padding rows contribute nothing
+            a = wq_sum + 2 * z_loss * lc if z_loss else wq_sum
+            gz = scale_owned(e, (a * gc / (1.0 if norm is None else norm))[None, :], xp=xp)
+            gz = gz - wq * gc[None, :]
+            if softcap is not None:
+                gz = gz * (1 - th * th)
+            dw = add_matmul(dw, gz, xc, xp=xp)
+            if has_bias:
+                db = db + xp.sum(gz, axis=1)
+            return (dw, db, cx, csum), xp.matmul(xp.matrix_transpose(gz), w)
         ts, wt, validf = stats
         coef = (1 - eps) * wt * gc
         a = (1 - eps) * wt
@@ -208,7 +250,7 @@ def _make_kernel(
     def finish_grads(carry: Any, dx: Any, cw: Any) -> tuple[Any, ...]:
         """Apply the rank-one smoothing term to the accumulated weight/bias gradients."""
         dw, db, cx, csum = carry
-        if eps and softcap is None:
+        if eps and softcap is None and not probs:
             # - sum_n c_n w_v x_n for every class v (w_v = 1 without ``weight``)
             dw = dw - (cw[:, None] * cx[None, :] if has_weight else cx[None, :])
             if has_bias:
@@ -219,7 +261,7 @@ def _make_kernel(
         """Loop constants: sum of class weights and the class-weighted mean row of W."""
         cw_sum = xp.sum(cw) if has_weight else None
         w_bar = None
-        if eps and softcap is None:
+        if eps and softcap is None and not probs:
             w_bar = xp.sum(cw[:, None] * w, axis=0) if has_weight else xp.sum(w, axis=0)
         return w, cw, cw_sum, w_bar
 
@@ -230,16 +272,18 @@ def _make_kernel(
         cw_sum = xp.sum(cw) if has_weight else None
         buf = chunk_buffer(x.shape[0], w)
 
+        targets, pads = targets_of(t, x)
+
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
-            xc, tc = xs
+            xc, *tcs = xs
             z, _ = logits_of(xc, w, b, buf)
-            stats = target_stats(tc, cw, z)
+            stats = target_stats(tuple(tcs), cw, z)
             zt, zsum = target_logits(z, stats[0], cw)
             _, _, lse = softmax_parts(z)
             return carry, (chunk_loss(zt, zsum, stats, cw_sum, lse, n_cls), lse, stats[1])
 
         _, (loss, lse, wt) = chunked_scan(
-            body, (), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
+            body, (), (x, *targets), chunk=chunk, pad=(0.0, *pads), xp=xp
         )
         return loss, lse, wt
 
@@ -257,10 +301,12 @@ def _make_kernel(
         ctx = grad_context(w, cw)
         buf = chunk_buffer(x.shape[0], w)
 
+        targets, pads = targets_of(t, x)
+
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
-            xc, tc, lc, gc = xs
+            xc, *tcs, lc, gc = xs
             z, th = logits_of(xc, w, b, buf)
-            stats = target_stats(tc, cw, z)
+            stats = target_stats(tuple(tcs), cw, z)
             p = exp_shifted_owned(z, lc[None, :], xp=xp)  # the softmax, from the stored lse
             carry, dx = chunk_grads(carry, p, None, th, xc, stats, lc, gc, ctx)
             return carry, (dx,)
@@ -268,9 +314,9 @@ def _make_kernel(
         carry, (dx,) = chunked_scan(
             body,
             zero_carry(w),
-            (x, t, lse, g),
+            (x, *targets, lse, g),
             chunk=chunk,
-            pad=(0.0, ignore_index, 0.0, 0.0),
+            pad=(0.0, *pads, 0.0, 0.0),
             xp=xp,
         )
         return finish_grads(carry, dx, cw)
@@ -284,9 +330,12 @@ def _make_kernel(
         """(d result / d sum of losses, the "mean" denominator: the summed target weights).
 
         With every target ignored the mean is 0/0 = NaN and torch's gradient is 0, not NaN:
-        the scale is 0 then."""
-        _, wt, _ = target_stats(t, cw, like)
-        den = xp.sum(wt)
+        the scale is 0 then. Probabilities: the mean is over the rows, as in torch."""
+        if probs:
+            den = xp.full((), t.shape[0], dtype=like.dtype, device=device(like))
+        else:
+            _, wt, _ = target_stats((t,), cw, like)
+            den = xp.sum(wt)
         if not mean:
             return xp.ones_like(den), den
         safe = xp.where(den == 0, xp.ones_like(den), den)
@@ -304,10 +353,12 @@ def _make_kernel(
         n_cls = w.shape[0]
         buf = chunk_buffer(x.shape[0], w)
 
+        targets, pads = targets_of(t, x)
+
         def body(carry: Any, xs: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
-            xc, tc = xs
+            xc, *tcs = xs
             z, th = logits_of(xc, w, b, buf)
-            stats = target_stats(tc, cw, z)
+            stats = target_stats(tuple(tcs), cw, z)
             zt, zsum = target_logits(z, stats[0], cw)
             e, s, lse = softmax_parts(z)  # consumes z
             del z
@@ -316,7 +367,7 @@ def _make_kernel(
             return carry, (loss, dx)
 
         carry, (loss, dx) = chunked_scan(
-            body, zero_carry(w), (x, t), chunk=chunk, pad=(0.0, ignore_index), xp=xp
+            body, zero_carry(w), (x, *targets), chunk=chunk, pad=(0.0, *pads), xp=xp
         )
         total = xp.sum(loss)
         return ((total / den) if mean else total,), finish_grads(carry, dx, cw)
@@ -381,8 +432,10 @@ def linear_cross_entropy(
         Hidden states (real floating), one row per token.
     linear_weight : array, shape (V, D)
         The output projection (``torch.nn.Linear(D, V).weight``).
-    target : array, shape (N,), () or (...)
-        Class indices of any integer dtype in [0, V) or ``ignore_index``.
+    target : array, shape (N,), () or (...); or (N, V), (V,) or (..., V)
+        Class indices of any integer dtype in [0, V) or ``ignore_index``; or class
+        probabilities (a floating dtype, the logits' shape). ``mean`` then averages over
+        the tokens, as torch's ``cross_entropy`` does for probabilities.
     linear_bias : array, shape (V,), optional
         Bias of the projection.
     weight : array, shape (V,), optional
@@ -391,7 +444,8 @@ def linear_cross_entropy(
         ``"none"`` returns one loss per token, the target's shape.
     ignore_index : int, optional
         Targets equal to it contribute nothing (also not to the ``mean``'s denominator).
-        ``None`` means -100, as in torch.
+        ``None`` means -100, as in torch; must be None for probability targets (torch
+        raises there too).
     label_smoothing : float in [0, 1]
         Mix the one-hot target with the uniform distribution (torch's semantics).
     z_loss : float, default 0
@@ -424,8 +478,11 @@ def linear_cross_entropy(
     first derivatives; higher derivatives are not supported. On JAX the chunk loop is a
     ``lax.scan``, so the function jits. float16/bfloat16 are computed in float32.
 
-    Class-probability targets and K-dimensional ``linear_weight`` (both accepted by torch)
-    are not supported.
+    Class-probability targets (which torch takes on its unchunked reference path only) are
+    chunked like indices: :math:`\ell_n = -\sum_c w_c \tilde q_{nc} \log p_{nc}` with
+    :math:`\tilde q = (1 - \varepsilon) q + \varepsilon / V`; they are treated as data (no
+    gradient with respect to ``target``). A K-dimensional ``linear_weight`` of shape
+    (V, d1, ..., dK, D), accepted by torch's reference path, is not supported.
 
     PyTorch equivalent: ``torch.nn.functional.linear_cross_entropy(input, linear_weight,
     target, linear_bias=..., weight=..., reduction=..., ignore_index=...,
@@ -463,7 +520,15 @@ def linear_cross_entropy(
     check_floating(_NAME, "linear_weight", linear_weight, xp)
     if linear_bias is not None:
         check_floating(_NAME, "linear_bias", linear_bias, xp)
-    check_index_target(_NAME, "target", target, xp)
+    # Class probabilities: a floating target of the logits' shape (torch's reference path).
+    probs = isdtype(target.dtype, "real floating", xp)
+    if not probs:
+        check_index_target(_NAME, "target", target, xp)
+    elif ignore_index is not None:
+        raise ValueError(
+            f"{_NAME}: `ignore_index` must be None when `target` holds class probabilities "
+            f"(a floating target), got {ignore_index!r}"
+        )
     if ignore_index is None:
         ignore_index = -100
     check_option(
@@ -491,7 +556,13 @@ def linear_cross_entropy(
             f"{_NAME}: `input` must have shape (..., {dim}) to match `linear_weight` "
             f"{shape_str(linear_weight.shape)}, got {shape_str(input.shape)}"
         )
-    if tuple(target.shape) != tuple(input.shape[:-1]):
+    if probs and tuple(target.shape) != (*input.shape[:-1], n_cls):
+        raise ValueError(
+            f"{_NAME}: `target` holds class probabilities (floating dtype) and must have the "
+            f"logits' shape {shape_str((*input.shape[:-1], n_cls))}, got "
+            f"{shape_str(target.shape)}; class indices need an integer dtype"
+        )
+    if not probs and tuple(target.shape) != tuple(input.shape[:-1]):
         raise ValueError(
             f"{_NAME}: `target` must have shape {shape_str(input.shape[:-1])} (the input's "
             f"without its last axis), got {shape_str(target.shape)}"
@@ -512,23 +583,37 @@ def linear_cross_entropy(
             isinstance(chunk_size, int) and not isinstance(chunk_size, bool) and chunk_size > 0,
             "a positive int or None",
         )
-    check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
-
-    out_dtype, _, (x, w, b, cw) = promote_floating(
-        _NAME,
-        xp,
-        input=input,
-        linear_weight=linear_weight,
-        linear_bias=linear_bias,
-        weight=weight,
-    )
-    out_shape = tuple(target.shape)
+    if probs:
+        out_dtype, _, (x, w, b, cw, t) = promote_floating(
+            _NAME,
+            xp,
+            input=input,
+            linear_weight=linear_weight,
+            linear_bias=linear_bias,
+            weight=weight,
+            target=target,
+        )
+        out_shape = tuple(target.shape[:-1])
+        t = xp.reshape(t, (-1, n_cls))
+    else:
+        check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
+        out_dtype, _, (x, w, b, cw) = promote_floating(
+            _NAME,
+            xp,
+            input=input,
+            linear_weight=linear_weight,
+            linear_bias=linear_bias,
+            weight=weight,
+        )
+        out_shape = tuple(target.shape)
+        # Class indices of any integer dtype (uint8 included) in the namespace's indexing
+        # dtype: int64 for torch's gather and index_add_, int32 on JAX without x64.
+        t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
     x = xp.reshape(x, (-1, dim))
-    # Class indices of any integer dtype (uint8 included) in the namespace's indexing dtype:
-    # int64 for torch's gather and index_add_, int32 on JAX without x64.
-    t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
     chunk = chunk_size or max(_MIN_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_cls, 1))
-    key = (_NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction)
+    key = (
+        _NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction, probs
+    )
     forward, backward, primal = _make_kernel(
         has_bias=b is not None,
         has_weight=cw is not None,
@@ -538,6 +623,7 @@ def linear_cross_entropy(
         softcap=cap,
         chunk=chunk,
         reduction=reduction,
+        probs=probs,
         xp=xp,
     )
     apply = custom_gradient(

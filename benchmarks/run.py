@@ -509,6 +509,11 @@ def main(argv: list[str] | None = None) -> int:
                                 flush=True,
                             )
                     records += recs
+        # After each loss, the records so far: a run killed later (out of memory, a
+        # timeout) still leaves what it measured.
+        partial = Path(opts.out) / "results.partial.json"
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps({"records": records}, indent=1))
     if opts.keras and "jax" in backends and not opts.keras_only:
         records += keras_jax_worker(opts)
     info = machine()
@@ -521,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             indent=1,
         )
     )
+    (out / "results.partial.json").unlink(missing_ok=True)
     if not opts.keras_only:
         (out / "results.md").write_text(markdown(records, info, opts))
         if not opts.no_plot:

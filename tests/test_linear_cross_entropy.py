@@ -190,3 +190,99 @@ def test_backward_twice_through_a_retained_graph():
     for g1, g2, r in zip(first, second, ref_g):
         torch.testing.assert_close(g1, r, rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(g2, r, rtol=1e-10, atol=1e-12)
+
+
+# -- class-probability targets (torch's reference path) -------------------------------------
+
+
+def _probs(n=37, v=29, seed=3):
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(0.0, 1.0, (n, v)) ** 3
+    return q / q.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(o) or "plain")
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_probability_targets_match_torch(opts, reduction):
+    """A floating (N, V) target: torch's reference path (cross_entropy with probabilities:
+    smoothed, class-weighted, mean over the tokens), values and gradients."""
+    x, w, b, _, cw = (torch.from_numpy(a) for a in _data())
+    q = torch.from_numpy(_probs())
+    kw = {"label_smoothing": opts.get("label_smoothing", 0.0)}
+    if opts.get("weight"):
+        kw["weight"] = cw
+
+    def grads(fn, **extra):
+        args = [a.clone().requires_grad_(True) for a in (x, w, b)]
+        out = fn(args[0], args[1], q, linear_bias=args[2], reduction=reduction, **kw, **extra)
+        cot = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)
+        return out.detach(), torch.autograd.grad((out * cot).sum(), args)
+
+    ref, ref_g = grads(F.linear_cross_entropy)
+    got, got_g = grads(al.linear_cross_entropy, chunk_size=8)
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+    for g, r, name in zip(got_g, ref_g, ("input", "linear_weight", "linear_bias")):
+        torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-11, msg=name)
+    np_got = al.linear_cross_entropy(x.numpy(), w.numpy(), q.numpy(), linear_bias=b.numpy(),
+                                     reduction=reduction, chunk_size=8,
+                                     **{k: (v.numpy() if hasattr(v, "numpy") else v)
+                                        for k, v in kw.items()})
+    np.testing.assert_allclose(np_got, ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.needs("jax")
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_probability_targets_jax_jit_padded_chunks(reduction):
+    """Under jax.jit the last chunk is padded (37 rows, chunks of 8): its padding rows must
+    add nothing to the weight and bias gradients (they carry probabilities 0 and a row
+    weight 0, while label smoothing alone would give them mass)."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    x, w, b, _, cw = _data()
+    q = _probs()
+    targs = [torch.from_numpy(a).requires_grad_(True) for a in (x, w, b)]
+    ref = F.cross_entropy(F.linear(*targs), torch.from_numpy(q), weight=torch.from_numpy(cw),
+                          label_smoothing=0.2, reduction=reduction)
+    cot = np.linspace(0.5, 1.5, ref.numel()).reshape(tuple(ref.shape))
+    ref_g = torch.autograd.grad((ref * torch.from_numpy(cot)).sum(), targs)
+
+    @jax.jit
+    def f(x, w, b):
+        out = al.linear_cross_entropy(x, w, jnp.asarray(q), linear_bias=b,
+                                      weight=jnp.asarray(cw), label_smoothing=0.2,
+                                      reduction=reduction, chunk_size=8)
+        return jnp.sum(out * cot)
+
+    val, g = jax.value_and_grad(f, argnums=(0, 1, 2))(*map(jnp.asarray, (x, w, b)))
+    np.testing.assert_allclose(np.asarray(val), (ref.detach().numpy() * cot).sum(), rtol=1e-10)
+    for a, r in zip(g, ref_g):
+        np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_probability_targets_z_loss_and_softcap_formula():
+    # z-loss per token (weight 1: probabilities have no per-token target weight) and soft-capped
+    # logits, written with torch ops.
+    x, w, b, _, _ = (torch.from_numpy(a) for a in _data())
+    q = torch.from_numpy(_probs())
+    args = [a.clone().requires_grad_(True) for a in (x, w, b)]
+    z = 3.0 * torch.tanh(F.linear(*args) / 3.0)
+    ref = (F.cross_entropy(z, q, reduction="none") + 1e-3 * torch.logsumexp(z, 1) ** 2).mean()
+    ref_g = torch.autograd.grad(ref, args)
+    args2 = [a.clone().requires_grad_(True) for a in (x, w, b)]
+    got = al.linear_cross_entropy(args2[0], args2[1], q, linear_bias=args2[2], z_loss=1e-3,
+                                  softcap=3.0, chunk_size=6)
+    got_g = torch.autograd.grad(got, args2)
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+    for g, r in zip(got_g, ref_g):
+        torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-11)
+
+
+def test_probability_target_errors():
+    x, w, _, _, _ = (torch.from_numpy(a) for a in _data())
+    q = torch.from_numpy(_probs())
+    with pytest.raises(ValueError, match=r"^linear_cross_entropy: `ignore_index` must be None "
+                                         r"when `target` holds class probabilities"):
+        al.linear_cross_entropy(x, w, q, ignore_index=-100)
+    with pytest.raises(ValueError, match=r"^linear_cross_entropy: `target` holds class "
+                                         r"probabilities .* shape \(37, 29\), got \(37, 28\)"):
+        al.linear_cross_entropy(x, w, q[:, :28])

@@ -280,11 +280,12 @@ def _seg_binary(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ..
 
 
 def _ctc_sample(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
-    """CTC log-probabilities (T, N, C) of about n * c elements, padded targets (N, S) in
+    """CTC log-probabilities (T, N, C) of about n * c elements (at most 1024 time steps:
+    utterance-like lengths; the large size is about 5e6 elements), padded targets (N, S) in
     [1, C) (0 is the blank), full input lengths and target lengths S."""
     k = max(3, min(c, 20))
-    b = max(1, min(n, 16))
-    t = max(8, (n * c) // (b * k))
+    b = max(1, min(n, 256))
+    t = max(8, min(1024, (n * c) // (b * k)))
     s_len = max(1, min(t // 3, 10))
     log_probs = _log_softmax(rng.standard_normal((t, b, k)), axis=2)
     targets = rng.integers(1, k, (b, s_len))

@@ -36,6 +36,16 @@ def _ref_linear_ce(
     z = F.linear(x, w, linear_bias)
     if softcap is not None:
         z = softcap * torch.tanh(z / softcap)
+    if t.is_floating_point():  # class probabilities: cross_entropy's, mean over the tokens
+        flat_z, flat_q = z.reshape(-1, w.shape[0]), t.reshape(-1, w.shape[0])
+        loss = F.cross_entropy(
+            flat_z, flat_q, weight=weight, reduction="none", label_smoothing=label_smoothing
+        )
+        if z_loss:
+            loss = loss + z_loss * torch.logsumexp(flat_z, dim=1) ** 2
+        if reduction == "mean":
+            return loss.mean()
+        return loss.sum() if reduction == "sum" else loss.reshape(t.shape[:-1])
     flat_z, flat_t = z.reshape(-1, w.shape[0]), t.reshape(-1).long()
     loss = F.cross_entropy(
         flat_z,
@@ -62,6 +72,11 @@ def _ignored(rng: np.random.Generator, t: np.ndarray, ignore: int = -100) -> np.
     t = t.copy()
     t[rng.choice(t.size, max(1, t.size // 3), replace=False)] = ignore
     return t
+
+
+def _probs(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    q = uniform(rng, *shape) ** 2
+    return q / q.sum(axis=-1, keepdims=True)
 
 
 def _samples(rng: np.random.Generator) -> list[SampleInput]:
@@ -113,6 +128,22 @@ def _samples(rng: np.random.Generator) -> list[SampleInput]:
             desc="leading batch dims (B, T, D)",
         ),
         SampleInput((randn(rng, d), randn(rng, v, d), np.array(3)), desc="unbatched"),
+        SampleInput((x, w, _probs(rng, n, v)), {"chunk_size": 4}, desc="probabilities"),
+        SampleInput(
+            (x, w, _probs(rng, n, v)),
+            {
+                "weight": uniform(rng, v, low=0.1, high=2.0),
+                "label_smoothing": 0.2,
+                "linear_bias": randn(rng, v),
+                "chunk_size": 2,
+            },
+            desc="probabilities + weight + smoothing + bias",
+        ),
+        SampleInput(
+            (randn(rng, 2, 3, d), randn(rng, v, d), _probs(rng, 2, 3, v)),
+            {"softcap": 2.0, "z_loss": 1e-2, "chunk_size": 4},
+            desc="probabilities (B, T, V), softcap, z-loss",
+        ),
     ]
     return out
 
@@ -148,7 +179,15 @@ def _errors(rng: np.random.Generator) -> list[ErrorInput]:
         ErrorInput(SampleInput((x, w, t), {"softcap": 0.0}), ValueError, r"`softcap`"),
         ErrorInput(SampleInput((x, w, t), {"z_loss": -1.0}), ValueError, r"`z_loss`"),
         ErrorInput(SampleInput((x, w, t), {"chunk_size": 0}), ValueError, r"`chunk_size`"),
-        ErrorInput(SampleInput((x, w, uniform(rng, 5))), TypeError, r"`target`.*integer"),
+        ErrorInput(
+            SampleInput((x, w, uniform(rng, 5))), ValueError, r"`target` holds class probabilities"
+        ),
+        ErrorInput(SampleInput((x, w, t > 1)), TypeError, r"`target`.*integer"),
+        ErrorInput(
+            SampleInput((x, w, _probs(rng, 5, 4)), {"ignore_index": 1}),
+            ValueError,
+            r"`ignore_index` must be None",
+        ),
         ErrorInput(
             SampleInput((x, w, np.array([0, 1, 4, 2, 3]))),
             ValueError,
