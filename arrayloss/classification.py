@@ -34,6 +34,7 @@ from ._lib._compat import isdtype
 from ._lib._dtypes import index_dtype as _index_dtype
 from ._lib._plans import Plans
 from ._lib._primitives import (
+    clamped_log,
     log_sigmoid,
     log_softmax,
     logsumexp,
@@ -591,15 +592,11 @@ def binary_cross_entropy(
         used = (input, target, weight)
         return finish(_PLANS[name].run(key, native, given, used, {"reduction": reduction}), out, xp)
 
-    def clamped_log(p: Any) -> Any:
-        # log(max(p, tiny)) with its value clamped at -100 (torch) and, where p == 0, a
-        # constant -100 whose gradient is 0 (log'(0) would give 0 * inf = nan).
-        pos = p > 0
-        logp = xp.log(xp.where(pos, p, xp.ones_like(p)))
-        floor = xp.full_like(logp, -100.0)
-        return xp.where(pos, xp.maximum(logp, floor), floor)
-
-    loss = -(target * clamped_log(input) + (1 - target) * clamped_log(1 - input))
+    # log clamped at -100 as torch does, with a 0 gradient where clamped (p == 0 included)
+    loss = -(
+        target * clamped_log(input, -100.0, xp=xp)
+        + (1 - target) * clamped_log(1 - input, -100.0, xp=xp)
+    )
     return finish(_weighted_elementwise(loss, weight, reduction, xp), out, xp)
 
 

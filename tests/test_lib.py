@@ -398,6 +398,88 @@ def test_matmul_into_scratch(backend, dtype, path, bias):
         assert path == "native" or buf is None
 
 
+def test_clamped_log(backend, dtype, path):
+    """max(log p, -100) as torch's BCE clamps it: -100 at p == 0 and below e^-100 (a float64
+    value), log p elsewhere, NaN for NaN."""
+    if dtype not in ("float32", "float64"):
+        pytest.skip("float32/float64 carry the values")
+    # float32 has no normal number with log below -100 (JAX flushes denormals to 0)
+    p = np.array([0.0, 1e-300 if dtype == "float64" else 2e-38, 1e-30, 0.5, 1.0, np.nan])
+    rounded = _rounded(backend, p, dtype)
+    with np.errstate(divide="ignore"):
+        ref = np.maximum(np.log(rounded.astype(np.float64)), -100.0)
+    with force_generic(path == "generic"):
+        got = P.clamped_log(backend.asarray(p, dtype), -100.0, xp=backend.xp)
+    _check(backend, got, ref, dtype, "clamped_log")
+
+
+@pytest.mark.parametrize(
+    "lib",
+    [pytest.param("torch", marks=pytest.mark.needs("torch")),
+     pytest.param("jax", marks=pytest.mark.needs("jax"))],
+)
+@pytest.mark.parametrize("generic", [False, True], ids=["native", "generic"])
+def test_clamped_log_gradient(lib, generic):
+    """Gradient 1/p where log p > -100, 0 where clamped (p == 0: no 0 * inf = nan)."""
+    p = np.array([0.0, 1e-50, 0.25, 1.0])
+    want = np.array([0.0, 0.0, 4.0, 1.0])  # log(1e-50) = -115 < -100: clamped
+    with force_generic(generic):
+        if lib == "torch":
+            torch = pytest.importorskip("torch")
+            import array_api_compat.torch as xt
+
+            t = torch.from_numpy(p).requires_grad_(True)
+            P.clamped_log(t, -100.0, xp=xt).sum().backward()
+            got = t.grad.numpy()
+        else:
+            jax = pytest.importorskip("jax")
+            import jax.numpy as jnp
+
+            xj = jnp.asarray(p)
+            f = lambda a: jnp.sum(P.clamped_log(a, -100.0, xp=jnp))
+            got = np.asarray(jax.jit(jax.grad(f))(xj))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_relu(backend, dtype, path):
+    """max(x, 0) with NaN propagating (torch.relu's semantics)."""
+    a = np.array([-2.0, -0.0, 0.0, 0.5, np.inf, -np.inf, np.nan])
+    with force_generic(path == "generic"):
+        got = P.relu(backend.asarray(a, dtype), xp=backend.xp)
+    np.testing.assert_array_equal(backend.to_numpy(got), np.where(a <= 0, 0.0, a))
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_cond_runs_the_chosen_branch(backend, flag):
+    """cond picks true_fn's result for a true 0-d predicate, false_fn's otherwise: a host
+    branch on concrete arrays, a where on lazy Dask (and lax.cond under jax.jit, below)."""
+    from arrayloss._lib._scan import cond
+
+    xp = backend.xp
+    x = backend.asarray(np.array([1.0, -2.0, 3.0]), "float64")
+    pred = xp.all(x > 0) if not flag else xp.any(x > 0)
+    got = cond(pred, lambda a: xp.sum(a * 2.0), lambda a: xp.sum(a - 1.0), x, xp=xp)
+    assert float(backend.to_numpy(got)) == (4.0 if flag else -1.0)
+
+
+@pytest.mark.needs("jax")
+def test_cond_under_jit_and_grad():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from arrayloss._lib._scan import cond
+
+    def f(a):
+        return cond(jnp.all(a > 0), lambda v: jnp.sum(v * v), lambda v: jnp.sum(3.0 * v), a,
+                    xp=jnp)
+
+    g = jax.jit(jax.value_and_grad(f))
+    val, grad = g(jnp.asarray([1.0, 2.0]))
+    assert float(val) == 5.0 and np.asarray(grad).tolist() == [2.0, 4.0]
+    val, grad = g(jnp.asarray([1.0, -2.0]))
+    assert float(val) == -3.0 and np.asarray(grad).tolist() == [3.0, 3.0]
+
+
 def test_owned_primitives_keep_arrays_they_may_not_overwrite():
     """torch: a tensor with autograd history, or one whose shape or dtype the result does
     not have, is not overwritten (the out-of-place result is returned)."""

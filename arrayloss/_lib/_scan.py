@@ -1,8 +1,14 @@
-"""``scan(f, init, xs, xp)``: a loop over the leading axis of ``xs`` carrying a state.
+"""Control flow on arrays, as each library wants it.
 
-JAX gets ``jax.lax.scan`` (so ``jax.jit`` compiles one step instead of unrolling the loop);
+``scan(f, init, xs, xp)``: a loop over the leading axis of ``xs`` carrying a state. JAX
+gets ``jax.lax.scan`` (so ``jax.jit`` compiles one step instead of unrolling the loop);
 every other library gets a Python loop (Dask builds one lazy graph). Outputs of ``f`` are
 stacked along a new leading axis; ``None`` outputs give ``None``.
+
+``cond(pred, true_fn, false_fn, *operands, xp)``: one of two computations, chosen by a 0-d
+boolean array. Concrete: a Python branch (only the chosen one runs); under ``jax.jit``:
+``jax.lax.cond`` (each branch its own fused computation, only one runs); elsewhere (torch
+under ``torch.compile`` or ``torch.func``, lazy Dask): both run and ``where`` picks.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ._compat import backend_name
+from ._validation import is_concrete
 
-__all__ = ["scan"]
+__all__ = ["cond", "scan"]
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, xp: Any) -> tuple[Any, Any]:
@@ -29,3 +36,17 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, xp: Any) 
     if not ys or ys[0] is None:
         return carry, None
     return carry, xp.stack(ys, axis=0)
+
+
+def cond(
+    pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any], *operands: Any, xp: Any
+) -> Any:
+    """``true_fn(*operands)`` where the 0-d boolean ``pred`` is true, else ``false_fn``'s
+    (both return one array of the same shape and dtype)."""
+    if is_concrete(pred, xp):
+        return true_fn(*operands) if bool(pred) else false_fn(*operands)
+    if backend_name(xp) == "jax":
+        import jax
+
+        return jax.lax.cond(pred, true_fn, false_fn, *operands)
+    return xp.where(pred, true_fn(*operands), false_fn(*operands))
