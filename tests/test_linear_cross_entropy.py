@@ -39,7 +39,8 @@ OPTIONS = [
 @pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(o) or "plain")
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("chunked_peer", [False, True], ids=["torch_ref", "torch_chunked"])
-def test_matches_torch_linear_cross_entropy(opts, reduction, chunked_peer):
+@pytest.mark.parametrize("chunk", [8, None], ids=["chunks_of_8", "unchunked_small"])
+def test_matches_torch_linear_cross_entropy(opts, reduction, chunked_peer, chunk):
     x, w, b, t, cw = (torch.from_numpy(a) for a in _data())
     kw = {"label_smoothing": opts.get("label_smoothing", 0.0)}
     if opts.get("weight"):
@@ -55,7 +56,7 @@ def test_matches_torch_linear_cross_entropy(opts, reduction, chunked_peer):
         return out.detach(), torch.autograd.grad((out * cot).sum(), args)
 
     ref, ref_g = grads(F.linear_cross_entropy, options=options)
-    got, got_g = grads(al.linear_cross_entropy, chunk_size=8)
+    got, got_g = grads(al.linear_cross_entropy, chunk_size=chunk)
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
     for g, r, name in zip(got_g, ref_g, ("input", "linear_weight", "linear_bias")):
         torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-11, msg=name)
@@ -69,6 +70,22 @@ def test_chunk_size_does_not_change_the_result(chunk):
         x, w, t, linear_bias=b, weight=cw, label_smoothing=0.2, reduction="none", chunk_size=chunk
     )
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [262, 263], ids=["unchunked", "default_chunks"])
+def test_default_paths_either_side_of_the_small_problem_limit(n):
+    # 262 x 1000 logits is under the 2**18 limit (one cross_entropy of the logits), 263 x 1000
+    # over it (the chunk loop with its default chunk): both equal torch's reference.
+    x, w, b, t, cw = (torch.from_numpy(a) for a in _data(n=n, d=3, v=1000))
+    args = [a.clone().requires_grad_(True) for a in (x, w, b)]
+    kw = {"weight": cw, "label_smoothing": 0.1}
+    ref = F.linear_cross_entropy(args[0], args[1], t, linear_bias=args[2], **kw)
+    ref_g = torch.autograd.grad(ref, args)
+    got = al.linear_cross_entropy(args[0], args[1], t, linear_bias=args[2], **kw)
+    got_g = torch.autograd.grad(got, args)
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+    for g, r in zip(got_g, ref_g):
+        torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-11)
 
 
 @pytest.mark.needs("jax")
@@ -203,7 +220,8 @@ def _probs(n=37, v=29, seed=3):
 
 @pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(o) or "plain")
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_probability_targets_match_torch(opts, reduction):
+@pytest.mark.parametrize("chunk", [8, None], ids=["chunks_of_8", "unchunked_small"])
+def test_probability_targets_match_torch(opts, reduction, chunk):
     """A floating (N, V) target: torch's reference path (cross_entropy with probabilities:
     smoothed, class-weighted, mean over the tokens), values and gradients."""
     x, w, b, _, cw = (torch.from_numpy(a) for a in _data())
@@ -219,7 +237,7 @@ def test_probability_targets_match_torch(opts, reduction):
         return out.detach(), torch.autograd.grad((out * cot).sum(), args)
 
     ref, ref_g = grads(F.linear_cross_entropy)
-    got, got_g = grads(al.linear_cross_entropy, chunk_size=8)
+    got, got_g = grads(al.linear_cross_entropy, chunk_size=chunk)
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
     for g, r, name in zip(got_g, ref_g, ("input", "linear_weight", "linear_bias")):
         torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-11, msg=name)

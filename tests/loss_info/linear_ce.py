@@ -129,6 +129,21 @@ def _samples(rng: np.random.Generator) -> list[SampleInput]:
         ),
         SampleInput((randn(rng, d), randn(rng, v, d), np.array(3)), desc="unbatched"),
         SampleInput((x, w, _probs(rng, n, v)), {"chunk_size": 4}, desc="probabilities"),
+        # No chunk_size, z_loss or softcap: small problems take the unchunked path
+        SampleInput(
+            (x, w, _ignored(rng, t)),
+            {
+                "weight": uniform(rng, v, low=0.1, high=2.0),
+                "label_smoothing": 0.3,
+                "linear_bias": randn(rng, v),
+            },
+            desc="unchunked small problem: weight + smoothing + ignore + bias",
+        ),
+        SampleInput(
+            (randn(rng, 2, 3, d), randn(rng, v, d), _probs(rng, 2, 3, v)),
+            {"weight": uniform(rng, v, low=0.1, high=2.0), "label_smoothing": 0.2},
+            desc="unchunked small problem: probabilities (B, T, V) + weight + smoothing",
+        ),
         SampleInput(
             (x, w, _probs(rng, n, v)),
             {
