@@ -23,6 +23,7 @@ The passes are generic array-API functions joined by the ``custom_gradient`` pri
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._lib import (
@@ -33,7 +34,9 @@ from ._lib import (
     check_real_scalar,
     check_reduction,
     finish,
+    is_concrete,
     namespace_of,
+    native_loss,
     promote_floating,
     register,
 )
@@ -41,11 +44,13 @@ from ._lib._chunk import chunked_scan
 from ._lib._compat import device, isdtype
 from ._lib._custom_grad import custom_gradient
 from ._lib._dtypes import index_dtype
+from ._lib._plans import Plans
 from ._lib._primitives import (
     add_at_rows,
     add_matmul,
     exp_shifted_owned,
     matmul_into,
+    native_checks_labels,
     scale_owned,
     scratch,
     take_along_axis,
@@ -65,12 +70,14 @@ _NAME = "linear_cross_entropy"
 _CHUNK_ELEMENTS = 2**23
 _MIN_CHUNK_ROWS = 256
 # Problems of at most this many logits (1 MiB in float32) are computed unchunked as
-# ``cross_entropy(input @ W.T + b)``: the naive path's few arrays of that size are
-# negligible, while the chunk loop's Python (a custom gradient, a scan, a dozen small ops)
-# cost about 90 us forward and 330 us forward+backward at (8, 32) x (10, 32), 10x torch's
-# own call. Not with an explicit ``chunk_size`` (the caller asked for chunks) nor with
-# ``z_loss``/``softcap`` (cross_entropy has neither).
+# ``cross_entropy(input @ W.T + b)`` (on eager torch: torch's own unchunked
+# F.linear_cross_entropy, through a per-signature plan): the naive path's few arrays of that
+# size are negligible, while the chunk loop's Python (a custom gradient, a scan, a dozen
+# small ops) cost about 90 us forward and 330 us forward+backward at (8, 32) x (10, 32),
+# 10x torch's own call. Not with an explicit ``chunk_size`` (the caller asked for chunks)
+# nor with ``z_loss``/``softcap`` (cross_entropy has neither).
 _DIRECT_ELEMENTS = 2**18
+_PLANS = Plans()
 
 
 def _make_kernel(
@@ -517,6 +524,12 @@ def linear_cross_entropy(
     >>> print(np.round(al.linear_cross_entropy(x, W, y, reduction="none", chunk_size=2), 4))
     [0.5514 0.5514 1.862 ]
     """
+    given = (input, linear_weight, target, linear_bias, weight)
+    key, plan = _PLANS.lookup(
+        given, (reduction, ignore_index, label_smoothing, z_loss, softcap, chunk_size), xp
+    )
+    if plan is not None:
+        return plan(*given)
     given_xp = xp
     xp = namespace_of(
         _NAME,
@@ -595,6 +608,13 @@ def linear_cross_entropy(
             isinstance(chunk_size, int) and not isinstance(chunk_size, bool) and chunk_size > 0,
             "a positive int or None",
         )
+    rows = math.prod(input.shape[:-1])
+    direct = chunk_size is None and not zl and cap is None and rows * n_cls <= _DIRECT_ELEMENTS
+    native = None
+    if direct and input.ndim == 2 and is_concrete(input, xp):
+        native = native_loss(_NAME, xp)
+    # torch's kernel checks the labels itself on CPU: arrayloss's check only if it raises
+    defer = native is not None and not probs and native_checks_labels(_NAME, target, xp)
     if probs:
         out_dtype, _, (x, w, b, cw, t) = promote_floating(
             _NAME,
@@ -606,9 +626,11 @@ def linear_cross_entropy(
             target=target,
         )
         out_shape = tuple(target.shape[:-1])
+        t_native = t
         t = xp.reshape(t, (-1, n_cls))
     else:
-        check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
+        if not defer:
+            check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
         out_dtype, _, (x, w, b, cw) = promote_floating(
             _NAME,
             xp,
@@ -621,8 +643,24 @@ def linear_cross_entropy(
         # Class indices of any integer dtype (uint8 included) in the namespace's indexing
         # dtype: int64 for torch's gather and index_add_, int32 on JAX without x64.
         t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
+        t_native = target  # torch's kernel takes any integer dtype (as int64)
+    if native is not None:
+
+        def recheck(input: Any, linear_weight: Any, target: Any, *_: Any) -> None:
+            check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
+
+        result = _PLANS.run(
+            key,
+            native,
+            given,
+            (x, w, t_native, b, cw),
+            {"ignore_index": None if probs else ignore_index, "reduction": reduction, "ls": eps},
+            recheck=recheck if defer else None,
+            keep=defer or probs,  # no label was read: the call is the whole check
+        )
+        return finish(result, out_dtype, xp)
     x = xp.reshape(x, (-1, dim))
-    if chunk_size is None and not zl and cap is None and x.shape[0] * n_cls <= _DIRECT_ELEMENTS:
+    if direct:
         z = matmul_into(None, x, xp.matrix_transpose(w), add=b, xp=xp)
         result = cross_entropy(
             z,

@@ -304,3 +304,20 @@ def test_probability_target_errors():
     with pytest.raises(ValueError, match=r"^linear_cross_entropy: `target` holds class "
                                          r"probabilities .* shape \(37, 29\), got \(37, 28\)"):
         al.linear_cross_entropy(x, w, q[:, :28])
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8])
+def test_small_problem_on_torch_kernel_checks_labels_every_call(dtype):
+    # Small eager torch problems go to torch's unchunked kernel through a per-signature
+    # plan; a bad label is still arrayloss's ValueError naming the loss, on every call.
+    x, w, b, t, cw = (torch.from_numpy(a) for a in _data(n=12, d=3, v=7))
+    t = t.clamp(min=0).to(dtype)
+    ref = F.cross_entropy(F.linear(x, w, b), t.long(), weight=cw)
+    for _ in range(2):
+        got = al.linear_cross_entropy(x, w, t, linear_bias=b, weight=cw)
+        torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+    bad = t.clone()
+    bad[3] = 7
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"linear_cross_entropy: `target`.*found 7"):
+            al.linear_cross_entropy(x, w, bad, linear_bias=b, weight=cw)

@@ -317,7 +317,7 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             torch.result_type(a, b) == a.dtype
         )
 
-    return {
+    natives: dict[str, Callable[..., Any]] = {
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: torch.logsumexp(
             x, dim=axis, keepdim=keepdims
         ),
@@ -368,7 +368,7 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
                 label_smoothing=label_smoothing,
             )
         ),
-        "nll_loss": lambda x, t, w, /, *, ignore_index, reduction: F.nll_loss(
+"nll_loss": lambda x, t, w, /, *, ignore_index, reduction: F.nll_loss(
             x,
             t if t.dtype == torch.int64 else t.long(),
             weight=w,
@@ -388,6 +388,24 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             else F.kl_div(x, y, reduction=reduction, log_target=log_target)
         ),
     }
+    if hasattr(F, "linear_cross_entropy"):  # torch >= 2.13
+        # Small problems only (linear_cross_entropy's _DIRECT_ELEMENTS): torch's unchunked
+        # reference path, F.cross_entropy(F.linear(...)).
+        def linear_ce(x: Any, w: Any, t: Any, b: Any, cw: Any, /, **opts: Any) -> Any:
+            t = t if t.dtype in _TORCH_CE_TARGET else t.long()
+            return F.linear_cross_entropy(
+                x,
+                w,
+                t,
+                linear_bias=b,
+                weight=cw,
+                ignore_index=opts["ignore_index"],
+                reduction=opts["reduction"],
+                label_smoothing=opts["ls"],
+            )
+
+        natives["linear_cross_entropy"] = linear_ce
+    return natives
 
 
 def _jax_natives() -> dict[str, Callable[..., Any]]:
@@ -550,7 +568,9 @@ def native_loss(name: str, xp: Any) -> Callable[..., Any] | None:
 # on CPU (torch's nll/cross-entropy kernels: IndexError "Target 5 is out of bounds"): the loss
 # calls them first and runs its own label check (for arrayloss's error message) only when
 # they raise, instead of reading the labels' min and max on every call.
-_CHECKS_LABELS_ON_CPU = {"torch": frozenset({"cross_entropy", "nll_loss"})}
+_CHECKS_LABELS_ON_CPU = {
+    "torch": frozenset({"cross_entropy", "nll_loss", "linear_cross_entropy"})
+}
 
 
 def native_checks_labels(name: str, target: Any, xp: Any) -> bool:
