@@ -480,6 +480,42 @@ def test_cond_under_jit_and_grad():
     assert float(val) == -3.0 and np.asarray(grad).tolist() == [3.0, 3.0]
 
 
+@pytest.mark.needs("jax")
+def test_cond_custom_vjp_matches_the_branch_gradients():
+    """The JAX cond's VJP (a cond over each branch's own VJP): gradients of every floating
+    operand equal those of the chosen branch differentiated directly, an integer operand
+    gets none, a vector output takes its cotangent, and it vmaps (a batched predicate)."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from arrayloss._lib._scan import cond
+
+    def true_fn(a, b, k):
+        return jnp.sin(a) * b + k
+
+    def false_fn(a, b, k):
+        return a * jnp.exp(b) - k
+
+    def f(a, b, k):
+        return cond(jnp.sum(a) > 0, true_fn, false_fn, a, b, k, xp=jnp)
+
+    rng = np.random.default_rng(0)
+    b = jnp.asarray(rng.standard_normal(4))
+    k = jnp.arange(4)
+    cot = jnp.asarray([0.5, 1.0, -2.0, 3.0])
+    for a, branch in ((jnp.asarray([1.0, 2.0, -0.5, 0.3]), true_fn),
+                      (jnp.asarray([-1.0, 0.2, -0.5, 0.3]), false_fn)):
+        got = jax.jit(lambda a, b: jax.vjp(lambda a, b: f(a, b, k), a, b)[1](cot))(a, b)
+        ref = jax.vjp(lambda a, b: branch(a, b, k), a, b)[1](cot)
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-12)
+    batch = jnp.asarray([[1.0, 2.0, -0.5, 0.3], [-1.0, 0.2, -0.5, 0.3]])
+    per_row = jax.vmap(jax.grad(lambda a: jnp.sum(f(a, b, k))))(batch)
+    for row, branch in zip(per_row, (true_fn, false_fn)):
+        ref = jax.grad(lambda a: jnp.sum(branch(a, b, k)))(batch[0 if branch is true_fn else 1])
+        np.testing.assert_allclose(np.asarray(row), np.asarray(ref), rtol=1e-12)
+
+
 def test_owned_primitives_keep_arrays_they_may_not_overwrite():
     """torch: a tensor with autograd history, or one whose shape or dtype the result does
     not have, is not overwritten (the out-of-place result is returned)."""

@@ -72,6 +72,38 @@ def test_hinge_binary_conversion_is_global():
                                [0.5, 1.0, 1.5])
 
 
+@pytest.mark.parametrize("labels", [
+    [1.0, 0.0, 1.0, 0.0],
+    [1.0, 0.0, 1e-30, 0.0],  # a tiny label is not 0 (its t(t - 1) does not underflow)
+    [1.0, 0.0, 1.0 - 2.0**-52, 0.0],
+    [1.0, -0.0, 1.0, 0.0],  # -0 is 0, as in Keras's t == 0
+    [2.0, 0.0, 1.0, 0.0],
+])
+@pytest.mark.parametrize("squared", [False, True])
+def test_hinge_binary_test_edges_eager_and_jitted(labels, squared):
+    """Keras's rule, written out in float64: every label 0 or 1 -> 2t - 1, else t as given;
+    eager NumPy, and under jax.jit(value_and_grad) (the cond's custom VJP) against the same
+    formula's gradient."""
+    y = np.array(labels)
+    x = np.array([0.3, -0.4, 2.0, 0.9])
+    yy = 2 * y - 1 if np.all((y == 0) | (y == 1)) else y
+    m = np.maximum(0.0, 1 - yy * x)
+    want = np.mean(m * m if squared else m)
+    dm = np.where(1 - yy * x > 0, -yy, 0.0) * (2 * m if squared else 1.0)
+    func = al.squared_hinge_loss if squared else al.hinge_loss
+    np.testing.assert_allclose(func(x, y), want, rtol=1e-14)
+    jax = pytest.importorskip("jax")  # the test session enables float64 (conftest)
+    import jax.numpy as jnp
+
+    val, grad = jax.jit(jax.value_and_grad(func))(jnp.asarray(x), jnp.asarray(y))
+    np.testing.assert_allclose(float(val), want, rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(grad), dm / x.size, rtol=1e-14)
+
+
+def test_hinge_empty_target():
+    assert al.hinge_loss(np.zeros(0), np.zeros(0), reduction="sum") == 0.0
+
+
 # -- torch's edge cases ----------------------------------------------------------------------
 
 
