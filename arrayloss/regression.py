@@ -677,8 +677,8 @@ def mape_loss(
     check_option(name, "eps", eps, eps > 0, "positive")
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
     denom = xp.maximum(xp.abs(target), xp.asarray(eps, dtype=input.dtype))
-    loss = 100.0 * xp.abs(target - input) / denom
-    return finish(_reduce(loss, weight, reduction, xp), out, xp)
+    # the factor 100 after the (linear) reduction: one elementwise pass less each way
+    return finish(100.0 * _reduce(xp.abs(target - input) / denom, weight, reduction, xp), out, xp)
 
 
 @register(_FAMILY, class_name="QuantileLoss")

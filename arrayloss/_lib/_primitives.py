@@ -17,6 +17,7 @@ up with :func:`native_loss`.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -422,12 +423,14 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
     def clamped_log(p: Any, floor: float) -> Any:
         return jnp.maximum(jnp.log(jnp.maximum(p, 0)), floor)
 
+    # The gradient's mask is p > e^floor, not log(p) > floor (the same up to the rounding
+    # of the boundary, where 1/p is ~1e43 anyway): no second log in the backward pass, which
+    # took BCE's forward + backward from 1.5x to 1.0x Keras's under jax.jit.
     @clamped_log.defjvp
     def clamped_log_jvp(floor: float, primals: Any, tangents: Any) -> Any:
         (p,), (dp,) = primals, tangents
-        out = clamped_log(p, floor)
-        keep = out > floor
-        return out, jnp.where(keep, dp / jnp.where(keep, p, 1), 0)
+        keep = p > math.exp(floor)
+        return clamped_log(p, floor), jnp.where(keep, dp / jnp.where(keep, p, 1), 0)
 
     return {
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: jax.nn.logsumexp(
