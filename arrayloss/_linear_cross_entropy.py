@@ -615,30 +615,23 @@ def linear_cross_entropy(
         native = native_loss(_NAME, xp)
     # torch's kernel checks the labels itself on CPU: arrayloss's check only if it raises
     defer = native is not None and not probs and native_checks_labels(_NAME, target, xp)
+    if not probs and not defer:
+        check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
+    # probabilities are promoted with the floating arrays (None: not floating, left alone)
+    out_dtype, _, (x, w, b, cw, tp) = promote_floating(
+        _NAME,
+        xp,
+        input=input,
+        linear_weight=linear_weight,
+        linear_bias=linear_bias,
+        weight=weight,
+        target=target if probs else None,
+    )
     if probs:
-        out_dtype, _, (x, w, b, cw, t) = promote_floating(
-            _NAME,
-            xp,
-            input=input,
-            linear_weight=linear_weight,
-            linear_bias=linear_bias,
-            weight=weight,
-            target=target,
-        )
         out_shape = tuple(target.shape[:-1])
-        t_native = t
-        t = xp.reshape(t, (-1, n_cls))
+        t_native = tp
+        t = xp.reshape(tp, (-1, n_cls))
     else:
-        if not defer:
-            check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
-        out_dtype, _, (x, w, b, cw) = promote_floating(
-            _NAME,
-            xp,
-            input=input,
-            linear_weight=linear_weight,
-            linear_bias=linear_bias,
-            weight=weight,
-        )
         out_shape = tuple(target.shape)
         # Class indices of any integer dtype (uint8 included) in the namespace's indexing
         # dtype: int64 for torch's gather and index_add_, int32 on JAX without x64.
