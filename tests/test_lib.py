@@ -441,6 +441,35 @@ def test_clamped_log_gradient(lib, generic):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("values, want", [
+    ([0.0, 1.0, 1.0, 0.0], True),
+    ([0.0, -0.0, 1.0], True),
+    ([], True),
+    ([0.0, 1.0, 2.0], False),
+    ([0.0, 1.0, -1.0], False),
+    ([0.0, 1.0, 1e-30], False),  # t(t - 1) = -1e-30: no underflow to 0 in float32
+    ([0.0, 1.0, 1.0 - 2.0**-24], False),
+    ([0.0, 1.0, np.nan], False),
+    ([0.0, np.inf], False),
+])
+def test_all_zero_or_one(backend, dtype, path, values, want):
+    """Every element 0 or 1 (Keras's hinge label test), natively and generically."""
+    if dtype not in ("float32", "float64"):
+        pytest.skip("float32/float64 carry the values")
+    with force_generic(path == "generic"):
+        got = P.all_zero_or_one(backend.asarray(np.array(values), dtype), xp=backend.xp)
+    assert bool(backend.to_numpy(got)) is want
+
+
+@pytest.mark.needs("jax")
+def test_all_zero_or_one_jitted():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    f = jax.jit(lambda a: P.all_zero_or_one(a, xp=jnp))
+    assert bool(f(jnp.asarray([0.0, 1.0]))) and not bool(f(jnp.asarray([0.0, 0.5])))
+
+
 def test_relu(backend, dtype, path):
     """max(x, 0) with NaN propagating (torch.relu's semantics)."""
     a = np.array([-2.0, -0.0, 0.0, 0.5, np.inf, -np.inf, np.nan])
@@ -509,6 +538,15 @@ def test_cond_custom_vjp_matches_the_branch_gradients():
         ref = jax.vjp(lambda a, b: branch(a, b, k), a, b)[1](cot)
         for g, r in zip(got, ref):
             np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-12)
+        # eager jax.grad: a predicate of an undifferentiated operand is concrete there (a
+        # host branch), one of the differentiated operand is traced (the custom VJP)
+        eager = jax.grad(lambda a: jnp.sum(cond(jnp.sum(b) > 0, true_fn, false_fn, a, b, k,
+                                                xp=jnp) * cot))(a)
+        eager_ref = jax.grad(lambda a: jnp.sum(
+            (true_fn if float(jnp.sum(b)) > 0 else false_fn)(a, b, k) * cot))(a)
+        np.testing.assert_allclose(np.asarray(eager), np.asarray(eager_ref), rtol=1e-12)
+        traced = jax.grad(lambda a: jnp.sum(f(a, b, k) * cot))(a)
+        np.testing.assert_allclose(np.asarray(traced), np.asarray(ref[0]), rtol=1e-12)
     batch = jnp.asarray([[1.0, 2.0, -0.5, 0.3], [-1.0, 0.2, -0.5, 0.3]])
     per_row = jax.vmap(jax.grad(lambda a: jnp.sum(f(a, b, k))))(batch)
     for row, branch in zip(per_row, (true_fn, false_fn)):
