@@ -627,16 +627,6 @@ def linear_cross_entropy(
         weight=weight,
         target=target if probs else None,
     )
-    if probs:
-        out_shape = tuple(target.shape[:-1])
-        t_native = tp
-        t = xp.reshape(tp, (-1, n_cls))
-    else:
-        out_shape = tuple(target.shape)
-        # Class indices of any integer dtype (uint8 included) in the namespace's indexing
-        # dtype: int64 for torch's gather and index_add_, int32 on JAX without x64.
-        t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
-        t_native = target  # torch's kernel takes any integer dtype (as int64)
     if native is not None:
 
         def recheck(input: Any, linear_weight: Any, target: Any, *_: Any) -> None:
@@ -646,12 +636,24 @@ def linear_cross_entropy(
             key,
             native,
             given,
-            (x, w, t_native, b, cw),
-            {"ignore_index": None if probs else ignore_index, "reduction": reduction, "ls": eps},
+            (x, w, tp if probs else target, b, cw),  # torch takes any integer dtype
+            {
+                "ignore_index": None if probs else ignore_index,
+                "reduction": reduction,
+                "label_smoothing": eps,
+            },
             recheck=recheck if defer else None,
             keep=defer or probs,  # no label was read: the call is the whole check
         )
         return finish(result, out_dtype, xp)
+    if probs:
+        out_shape = tuple(target.shape[:-1])
+        t = xp.reshape(tp, (-1, n_cls))
+    else:
+        out_shape = tuple(target.shape)
+        # Class indices of any integer dtype (uint8 included) in the namespace's indexing
+        # dtype: int64 for torch's gather and index_add_, int32 on JAX without x64.
+        t = xp.astype(xp.reshape(target, (-1,)), index_dtype(xp))
     x = xp.reshape(x, (-1, dim))
     if direct:
         z = matmul_into(None, x, xp.matrix_transpose(w), add=b, xp=xp)

@@ -89,7 +89,7 @@ class Plans:
         self, arrays: tuple[Any, ...], options: tuple[Any, ...], xp: Any
     ) -> tuple[Any, NativeCall | None]:
         """``(key, plan)`` of a call: ``plan`` None when this signature has none yet,
-        ``key`` None where plans do not apply (then do not :meth:`store` one)."""
+        ``key`` None where plans do not apply (:meth:`run` then keeps none)."""
         if xp is not None:
             return None, None
         eager = _PLANNED.get(type(arrays[0]))

@@ -377,7 +377,7 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
                 label_smoothing=label_smoothing,
             )
         ),
-"nll_loss": lambda x, t, w, /, *, ignore_index, reduction: F.nll_loss(
+        "nll_loss": lambda x, t, w, /, *, ignore_index, reduction: F.nll_loss(
             x,
             t if t.dtype == torch.int64 else t.long(),
             weight=w,
@@ -400,17 +400,19 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
     if hasattr(F, "linear_cross_entropy"):  # torch >= 2.13
         # Small problems only (linear_cross_entropy's _DIRECT_ELEMENTS): torch's unchunked
         # reference path, F.cross_entropy(F.linear(...)).
-        def linear_ce(x: Any, w: Any, t: Any, b: Any, cw: Any, /, **opts: Any) -> Any:
-            t = t if t.dtype in _TORCH_CE_TARGET else t.long()
+        def linear_ce(
+            x: Any, w: Any, t: Any, b: Any, cw: Any, /, *, ignore_index: Any, reduction: str,
+            label_smoothing: float,
+        ) -> Any:
             return F.linear_cross_entropy(
                 x,
                 w,
-                t,
+                t if t.dtype in _TORCH_CE_TARGET else t.long(),
                 linear_bias=b,
                 weight=cw,
-                ignore_index=opts["ignore_index"],
-                reduction=opts["reduction"],
-                label_smoothing=opts["ls"],
+                ignore_index=ignore_index,
+                reduction=reduction,
+                label_smoothing=label_smoothing,
             )
 
         natives["linear_cross_entropy"] = linear_ce

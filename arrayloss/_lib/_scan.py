@@ -44,8 +44,6 @@ def cond(
 ) -> Any:
     """``true_fn(*operands)`` where the 0-d boolean ``pred`` is true, else ``false_fn``'s
     (both return one array of the same shape and dtype)."""
-    if is_concrete(pred, xp):
-        return true_fn(*operands) if bool(pred) else false_fn(*operands)
     if backend_name(xp) == "jax":
         import jax
 
@@ -53,8 +51,12 @@ def cond(
         # jax.grad (only the differentiated operands are traced there): a host branch.
         # Inside jit its ops are staged and it is a tracer. lax.cond on fresh closures
         # would trace and compile anew on every eager call (126 ms a call, 10 elements).
-        if not isinstance(pred, jax.core.Tracer):
-            return true_fn(*operands) if bool(pred) else false_fn(*operands)
+        concrete = not isinstance(pred, jax.core.Tracer)
+    else:
+        concrete = is_concrete(pred, xp)
+    if concrete:
+        return true_fn(*operands) if bool(pred) else false_fn(*operands)
+    if backend_name(xp) == "jax":
         return _jax_cond(pred, true_fn, false_fn, *operands)
     return xp.where(pred, true_fn(*operands), false_fn(*operands))
 

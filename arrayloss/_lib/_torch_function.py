@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ._custom_grad import GradientSpec
+from ._primitives import _LOG_COSH_CLIP
 
 __all__ = ["PAIRS", "CustomFunction"]
 
@@ -79,8 +80,6 @@ class CustomFunction(torch.autograd.Function):
 # log cosh for eager torch: the generic formula, in place and block by block
 # ---------------------------------------------------------------------------------------------
 
-# Past 40, log cosh a = log cosh 40 + (a - 40) to within e^-80 (see log_cosh_loss).
-_LOG_COSH_CLIP = 40.0
 # Elements per block: 1 MiB of float32, so a block's chain of in-place steps stays in cache.
 _BLOCK = 1 << 18
 
