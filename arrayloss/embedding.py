@@ -26,6 +26,7 @@ from ._lib import (
     finish,
     is_concrete,
     namespace_of,
+    native_loss,
     promote_floating,
     reduce,
     register,
@@ -33,7 +34,8 @@ from ._lib import (
 from ._lib._compat import device
 from ._lib._distance import normalize, pairwise_distance
 from ._lib._dtypes import index_dtype
-from ._lib._primitives import stop_gradient, take_along_axis
+from ._lib._plans import Plans
+from ._lib._primitives import all_signs, stop_gradient, take_along_axis
 from ._lib._validation import shape_str
 
 __all__ = [
@@ -48,6 +50,19 @@ __all__ = [
 
 _FAMILY = "embedding"
 
+# Per-signature plans of the losses torch runs as the same formula (``_lib/_plans.py``); the
+# {-1, 1} target check is the plan's ``check``, repeated on every call.
+_PLANS = {
+    name: Plans()
+    for name in (
+        "margin_ranking_loss",
+        "hinge_embedding_loss",
+        "cosine_embedding_loss",
+        "triplet_margin_loss",
+        "triplet_margin_with_distance_loss",
+    )
+}
+
 
 def _clamp_min0(z: Any, xp: Any) -> Any:
     """max(z, 0) as torch's ``clamp_min``: gradient 1 at z == 0 (a ``where``, not
@@ -57,17 +72,25 @@ def _clamp_min0(z: Any, xp: Any) -> Any:
 
 def _check_signs(loss: str, target: Any, xp: Any) -> None:
     """``target`` must hold -1 or 1 (checked on concrete arrays only)."""
-    if not is_concrete(target, xp):
-        return
+    if is_concrete(target, xp):
+        _require_signs(loss, target, xp)
+
+
+def _require_signs(loss: str, target: Any, xp: Any) -> None:
+    """``target`` (concrete) must hold -1 or 1."""
+    ok = all_signs(target, xp=xp)
+    # A concrete target closed over by a jitted function still yields a traced result.
+    if is_concrete(ok, xp) and not bool(ok):
+        _raise_signs(loss, target, xp)
+
+
+def _raise_signs(loss: str, target: Any, xp: Any) -> None:
+    """The error for a concrete target with values other than -1 and 1."""
     ok = (target == 1) | (target == -1)
-    # A concrete target closed over by a jitted function still yields a traced mask.
-    if not is_concrete(ok, xp):
-        return
-    if not bool(xp.all(ok)):
-        bad = xp.where(ok, xp.ones_like(target), target)
-        lo, hi = xp.min(bad), xp.max(bad)
-        example = float(lo) if bool(lo != 1) else float(hi)
-        raise ValueError(f"{loss}: `target` must hold only -1 and 1, found {example}")
+    bad = xp.where(ok, xp.ones_like(target), target)
+    lo, hi = xp.min(bad), xp.max(bad)
+    example = float(lo) if bool(lo != 1) else float(hi)
+    raise ValueError(f"{loss}: `target` must hold only -1 and 1, found {example}")
 
 
 def _check_binary(loss: str, target: Any, xp: Any) -> None:
@@ -96,6 +119,16 @@ def _check_target_is_real(loss: str, target: Any, xp: Any) -> None:
 
 def _check_margin(loss: str, margin: Any) -> float:
     return check_real_scalar(loss, "margin", margin)
+
+
+def _signs_check(loss: str, xp: Any) -> Callable[..., None]:
+    """A plan's ``check``: the last array (the target) holds only -1 and 1."""
+
+    def check(*arrays: Any) -> None:  # eager arrays only (plans)
+        if not bool(all_signs(arrays[-1], xp=xp)):
+            _raise_signs(loss, arrays[-1], xp)
+
+    return check
 
 
 def _check_embeddings(loss: str, names: tuple[str, ...], arrays: tuple[Any, ...]) -> None:
@@ -159,6 +192,10 @@ def margin_ranking_loss(
     [0.  0.3 0. ]
     """
     name = "margin_ranking_loss"
+    given = (input1, input2, target)
+    key, plan = _PLANS[name].lookup(given, (margin, reduction), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -171,6 +208,11 @@ def margin_ranking_loss(
     out, _, (input1, input2, target) = promote_floating(
         name, xp, input1=input1, input2=input2, target=target
     )
+    if (native := native_loss(name, xp)) is not None:
+        opts = {"margin": margin, "reduction": reduction}
+        used = (input1, input2, target)
+        result = _PLANS[name].run(key, native, given, used, opts, check=_signs_check(name, xp))
+        return finish(result, out, xp)
     loss = _clamp_min0(-target * (input1 - input2) + margin, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
@@ -222,6 +264,10 @@ def hinge_embedding_loss(
     [0.3 0.6 0. ]
     """
     name = "hinge_embedding_loss"
+    given = (input, target)
+    key, plan = _PLANS[name].lookup(given, (margin, reduction), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -229,6 +275,12 @@ def hinge_embedding_loss(
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     _check_signs(name, target, xp)
+    if (native := native_loss(name, xp)) is not None:
+        opts = {"margin": margin, "reduction": reduction}
+        result = _PLANS[name].run(
+            key, native, given, (input, target), opts, check=_signs_check(name, xp)
+        )
+        return finish(result, out, xp)
     zero = xp.zeros_like(input)
     # torch's formula, term by term (so a traced non-{-1, 1} label behaves as in torch).
     loss = xp.where(target != 1, _clamp_min0(margin - input, xp), zero) + xp.where(
@@ -290,6 +342,10 @@ def cosine_embedding_loss(
     [1. 1.]
     """
     name = "cosine_embedding_loss"
+    given = (input1, input2, target)
+    key, plan = _PLANS[name].lookup(given, (margin, reduction), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -307,6 +363,11 @@ def cosine_embedding_loss(
     out, _, (input1, input2, target) = promote_floating(
         name, xp, input1=input1, input2=input2, target=target
     )
+    if (native := native_loss(name, xp)) is not None:
+        opts = {"margin": margin, "reduction": reduction}
+        used = (input1, input2, target)
+        result = _PLANS[name].run(key, native, given, used, opts, check=_signs_check(name, xp))
+        return finish(result, out, xp)
     eps = 1e-12  # torch's EPSILON in cosine_embedding_loss, on the squared norms
     dot = xp.sum(input1 * input2, axis=-1)
     m1 = xp.sum(input1 * input1, axis=-1) + eps
@@ -335,6 +396,29 @@ def _triplet(
         # Balntas et al. 2016: the harder of the two negatives distances.
         d_neg = xp.minimum(d_neg, dist(positive, negative))
     return _clamp_min0(margin + d_pos - d_neg, xp)
+
+
+def _triplet_native(
+    name: str,
+    key: Any,
+    given: tuple[Any, ...],
+    used: tuple[Any, ...],
+    margin: float,
+    p: float,
+    eps: float,
+    swap: bool,
+    reduction: str,
+    xp: Any,
+) -> tuple[Any] | None:
+    """``(loss,)`` from torch's ``triplet_margin_loss`` (the same formula) where it has the
+    same gradients: ``1 <= p < inf`` (arrayloss's norm also zeroes the gradient of exactly
+    equal components for ``p < 1``, and splits ``inf``'s among ties its own way), (N, D) or
+    (D,) embeddings. None elsewhere."""
+    native = native_loss("triplet_margin_loss", xp)
+    if native is None or not 1 <= p < math.inf or used[0].ndim not in (1, 2):
+        return None
+    opts = {"margin": margin, "p": p, "eps": eps, "swap": swap, "reduction": reduction}
+    return (_PLANS[name].run(key, native, given, used, opts),)
 
 
 @register(_FAMILY, class_name="TripletMarginLoss", torch="torch.nn.functional.triplet_margin_loss")
@@ -397,6 +481,10 @@ def triplet_margin_loss(
     0.585786
     """
     name = "triplet_margin_loss"
+    given = (anchor, positive, negative)
+    key, plan = _PLANS[name].lookup(given, (margin, p, eps, swap, reduction), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, anchor=anchor, positive=positive, negative=negative, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -411,6 +499,9 @@ def triplet_margin_loss(
     out, _, (anchor, positive, negative) = promote_floating(
         name, xp, anchor=anchor, positive=positive, negative=negative
     )
+    used = (anchor, positive, negative)
+    if (result := _triplet_native(name, key, given, used, margin, p, eps, swap, reduction, xp)):
+        return finish(result[0], out, xp)
 
     def dist(x1: Any, x2: Any) -> Any:
         return pairwise_distance(x1, x2, p=p, eps=eps, xp=xp)
@@ -476,6 +567,10 @@ def triplet_margin_with_distance_loss(
     0.0
     """
     name = "triplet_margin_with_distance_loss"
+    given = (anchor, positive, negative)
+    key, plan = _PLANS[name].lookup(given, (distance_function, margin, swap, reduction), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, anchor=anchor, positive=positive, negative=negative, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -496,6 +591,13 @@ def triplet_margin_with_distance_loss(
         name, xp, anchor=anchor, positive=positive, negative=negative
     )
     dist: Callable[[Any, Any], Any]
+    if distance_function is None and (
+        result := _triplet_native(
+            name, key, given, (anchor, positive, negative), margin, 2.0, 1e-6, swap,
+            reduction, xp,
+        )
+    ):
+        return finish(result[0], out, xp)
     if distance_function is None:
 
         def dist(x1: Any, x2: Any) -> Any:

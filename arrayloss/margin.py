@@ -16,6 +16,7 @@ Keras hinges read the conversion's test.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -30,6 +31,7 @@ from ._lib import (
     finish,
     is_concrete,
     namespace_of,
+    native_loss,
     promote_floating,
     reduce,
     register,
@@ -37,7 +39,16 @@ from ._lib import (
 from ._lib._chunk import chunked_scan
 from ._lib._compat import device
 from ._lib._dtypes import index_dtype
-from ._lib._primitives import all_zero_or_one, log_sigmoid, relu, softplus, take_along_axis
+from ._lib._plans import Plans
+from ._lib._primitives import (
+    all_zero_or_one,
+    log_sigmoid,
+    native_checks_labels,
+    relu,
+    softplus,
+    take_along_axis,
+    value_range,
+)
 from ._lib._scan import cond
 from ._lib._validation import shape_str
 
@@ -52,6 +63,10 @@ __all__ = [
 ]
 
 _FAMILY = "classification"
+
+# Per-signature plans of the hinges torch has kernels for (``_lib/_plans.py``): their class
+# labels are checked by the kernel, arrayloss's check runs only when it raises.
+_PLANS = {name: Plans() for name in ("multi_margin_loss", "multilabel_margin_loss")}
 
 
 def _positive_part(z: Any, xp: Any) -> Any:
@@ -309,6 +324,10 @@ def multi_margin_loss(
     0.325
     """
     name = "multi_margin_loss"
+    given = (input, target, weight)
+    key, plan = _PLANS[name].lookup(given, (p, margin, reduction), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
     check_reduction(name, reduction)
     check_option(name, "p", p, not isinstance(p, bool) and p in (1, 2), "1 or 2")
@@ -332,8 +351,23 @@ def multi_margin_loss(
                 f"{name}: `weight` must have shape ({num_classes},) (one weight "
                 f"per class), got {shape_str(weight.shape)}"
             )
-    check_labels_in_range(name, "target", target, num_classes, xp)
+    # torch's kernel checks the labels (and returns garbage for N = 0: not delegated)
+    native = native_loss(name, xp) if n and num_classes else None
+    defer = native is not None and native_checks_labels(name, target, xp)
+    if not defer:
+        check_labels_in_range(name, "target", target, num_classes, xp)
     out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
+    if native is not None:
+
+        def recheck(input: Any, target: Any, weight: Any) -> None:
+            check_labels_in_range(name, "target", target, num_classes, xp)
+
+        opts = {"p": p, "margin": margin, "reduction": reduction}
+        result = _PLANS[name].run(
+            key, native, given, (input, target, weight), opts,
+            recheck=recheck if defer else None, keep=defer,
+        )
+        return finish(result, out, xp)
 
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, 1))
@@ -375,6 +409,18 @@ def _multilabel_rows(x: Any, t: Any, first_end: Any, num_classes: int, xp: Any) 
     z = 1 - x_listed[:, :, None] + x[:, None, :]  # (rows, J, C)
     pair_weight = xp.astype(valid, x.dtype)[:, :, None] * non_target[:, None, :]
     return xp.sum(_positive_part(z, xp) * pair_weight, axis=(1, 2)) / num_classes
+
+
+def _check_label_lists(loss: str, target: Any, num_classes: int, xp: Any) -> None:
+    """multilabel_margin_loss's targets lie in [-1, C) (checked on concrete arrays)."""
+    if not is_concrete(target, xp) or math.prod(target.shape) == 0:
+        return
+    lo, hi = value_range(target, xp=xp)
+    if lo < -1 or hi >= num_classes:
+        raise ValueError(
+            f"{loss}: `target` holds class indices that must lie in "
+            f"[-1, {num_classes - 1}] (-1 ends each list), found {lo if lo < -1 else hi}"
+        )
 
 
 @register(
@@ -438,6 +484,10 @@ def multilabel_margin_loss(
     0.85
     """
     name = "multilabel_margin_loss"
+    given = (input, target)
+    key, plan = _PLANS[name].lookup(given, (reduction,), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction)
     check_floating(name, "input", input, xp)
@@ -448,12 +498,22 @@ def multilabel_margin_loss(
         target = xp.astype(target, xp.int32)  # signed, so that -1 compares as -1 (torch)
     n = input.shape[0] if input.ndim == 2 else 1
     num_classes = input.shape[-1] if input.ndim else 1
-    if is_concrete(target, xp) and not bool(xp.all((target >= -1) & (target < num_classes))):
-        raise ValueError(
-            f"{name}: `target` holds class indices that must lie in "
-            f"[-1, {num_classes - 1}] (-1 ends each list)"
-        )
+    # torch's kernel checks the labels (and returns garbage for N = 0: not delegated)
+    native = native_loss(name, xp) if n and num_classes else None
+    defer = native is not None and native_checks_labels(name, target, xp)
+    if not defer:
+        _check_label_lists(name, target, num_classes, xp)
     out, _, (input,) = promote_floating(name, xp, input=input)
+    if native is not None:
+
+        def recheck(input: Any, target: Any) -> None:
+            _check_label_lists(name, target, num_classes, xp)
+
+        result = _PLANS[name].run(
+            key, native, given, (input, target), {"reduction": reduction},
+            recheck=recheck if defer else None, keep=defer,
+        )
+        return finish(result, out, xp)
 
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, num_classes))

@@ -403,11 +403,13 @@ def test_clamped_log(backend, dtype, path):
     value), log p elsewhere, NaN for NaN."""
     if dtype not in ("float32", "float64"):
         pytest.skip("float32/float64 carry the values")
-    # float32 has no normal number with log below -100 (JAX flushes denormals to 0)
-    p = np.array([0.0, 1e-300 if dtype == "float64" else 2e-38, 1e-30, 0.5, 1.0, np.nan])
-    rounded = _rounded(backend, p, dtype)
-    with np.errstate(divide="ignore"):
-        ref = np.maximum(np.log(rounded.astype(np.float64)), -100.0)
+    # float32 has no normal number with log below -100 (JAX flushes denormals to 0); in
+    # float64, either side of e^-100 = 3.7200759760208e-44 (NumPy's bound on p)
+    tiny = [1e-300, 3.72007597602e-44, 3.72007597603e-44] if dtype == "float64" else [2e-38]
+    p = np.array([0.0, -0.5, -np.inf, *tiny, 1e-30, 0.5, 1.0, np.nan])
+    rounded = _rounded(backend, p, dtype).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref = np.where(rounded <= 0, -100.0, np.maximum(np.log(rounded), -100.0))
     with force_generic(path == "generic"):
         got = P.clamped_log(backend.asarray(p, dtype), -100.0, xp=backend.xp)
     _check(backend, got, ref, dtype, "clamped_log")
@@ -459,6 +461,29 @@ def test_all_zero_or_one(backend, dtype, path, values, want):
     with force_generic(path == "generic"):
         got = P.all_zero_or_one(backend.asarray(np.array(values), dtype), xp=backend.xp)
     assert bool(backend.to_numpy(got)) is want
+
+
+@pytest.mark.parametrize("values, want", [
+    ([1.0, -1.0, -1.0], True),
+    ([], True),
+    ([1.0, -1.0, 0.0], False),
+    ([1.0, -1.0, 1.0 + 2.0**-23], False),
+    ([-1.0, np.nan], False),
+    ([1.0, -np.inf], False),
+])
+@pytest.mark.parametrize("n", [1, 600], ids=["small", "large"])  # torch: isin up to 512
+def test_all_signs(backend, dtype, path, values, want, n):
+    """Every element -1 or 1 (the embedding losses' target check), natively and
+    generically, below and above the size where torch's native changes method."""
+    if dtype not in ("float32", "float64"):
+        pytest.skip("float32/float64 carry the values")
+    a = np.tile(np.array(values), n)
+    with force_generic(path == "generic"):
+        got = P.all_signs(backend.asarray(a, dtype), xp=backend.xp)
+        ints = np.sign(a[np.isfinite(a)]).astype(np.int64)  # integer targets too
+        got_int = P.all_signs(backend.asarray(ints), xp=backend.xp)
+    assert bool(backend.to_numpy(got)) is want
+    assert bool(backend.to_numpy(got_int)) is bool(np.all(np.abs(ints) == 1))
 
 
 @pytest.mark.needs("jax")

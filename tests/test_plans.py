@@ -4,6 +4,8 @@ checks raise. References: ``torch.nn.functional`` on the same tensors."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,116 @@ def test_plan_table_is_bounded(monkeypatch):
         al.l1_loss(a, a)
         al.l1_loss(a, a)
         assert len(table.table) <= 3
+
+
+def _pm1(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randint(0, 2, (n,), generator=g) * 2 - 1).to(torch.float64)
+
+
+def _embedding_cases():
+    """(plans, arrayloss loss, torch reference, arrays, options) of the embedding and margin
+    losses that arrayloss hands to torch's own implementation on eager tensors."""
+    from arrayloss import embedding as E
+    from arrayloss import margin as M
+
+    g = torch.Generator().manual_seed(3)
+    a, b, c = (torch.randn(6, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    y = _pm1(6, 4)
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 5, (6,), generator=g)
+    w = torch.rand(5, generator=g, dtype=torch.float64)
+    lists = torch.tensor([[3, 0, -1, 1, 2], [1, -1, 0, 0, 0], [4, 3, 2, 1, 0],
+                          [-1, 2, 2, 2, 2], [2, 2, -1, 0, 0], [0, 1, 2, 3, -1]])
+    return [
+        (E._PLANS["margin_ranking_loss"], al.margin_ranking_loss, F.margin_ranking_loss,
+         (a[:, 0], b[:, 0], y), {"margin": 0.3}),
+        (E._PLANS["hinge_embedding_loss"], al.hinge_embedding_loss, F.hinge_embedding_loss,
+         (a[:, 0].abs(), y), {"margin": 0.7, "reduction": "sum"}),
+        (E._PLANS["cosine_embedding_loss"], al.cosine_embedding_loss, F.cosine_embedding_loss,
+         (a, b, y), {"margin": 0.2, "reduction": "none"}),
+        (E._PLANS["triplet_margin_loss"], al.triplet_margin_loss, F.triplet_margin_loss,
+         (a, b, c), {"p": 1.5, "swap": True}),
+        (E._PLANS["triplet_margin_with_distance_loss"], al.triplet_margin_with_distance_loss,
+         F.triplet_margin_with_distance_loss, (a, b, c), {"margin": 0.5}),
+        (M._PLANS["multi_margin_loss"], al.multi_margin_loss, F.multi_margin_loss,
+         (x, t), {"p": 2, "margin": 0.8, "weight": w}),
+        (M._PLANS["multilabel_margin_loss"], al.multilabel_margin_loss,
+         F.multilabel_margin_loss, (x, lists), {"reduction": "none"}),
+    ]
+
+
+def test_planned_embedding_and_margin_losses_equal_torch():
+    """Planned calls give torch's values and gradients (each input differentiated)."""
+    for table, loss, ref, arrays, options in _embedding_cases():
+        assert _planned(table, loss, *arrays, **options), loss.__name__
+        mine = [a.detach().requires_grad_(a.is_floating_point()) for a in arrays]
+        theirs = [a.detach().requires_grad_(a.is_floating_point()) for a in arrays]
+        got, want = loss(*mine, **options), ref(*theirs, **options)
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14, msg=loss.__name__)
+        got.sum().backward()
+        want.sum().backward()
+        for m, r in zip(mine, theirs):
+            if r.grad is not None:
+                torch.testing.assert_close(m.grad, r.grad, rtol=1e-12, atol=1e-14,
+                                           msg=loss.__name__)
+
+
+def test_planned_signature_still_checks_signs_and_labels():
+    """A plan repeats the {-1, 1} check torch does not make, and a bad class label raised
+    by torch's kernel becomes arrayloss's ValueError, with nothing chained."""
+    cases = {case[1].__name__: case for case in _embedding_cases()}
+    for name in ("margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss"):
+        table, loss, _, arrays, options = cases[name]
+        assert _planned(table, loss, *arrays, **options)
+        bad = arrays[-1].clone()
+        bad[1] = 0.5
+        with pytest.raises(ValueError, match=rf"^{name}: `target` must hold only -1 and 1, "
+                                             r"found 0\.5"):
+            loss(*arrays[:-1], bad, **options)
+    for name, value, message in (("multi_margin_loss", 5, r"must lie in \[0, 4\]"),
+                                 ("multilabel_margin_loss", -2, r"must lie in \[-1, 4\]")):
+        table, loss, _, (x, t), options = cases[name]
+        assert _planned(table, loss, x, t, **options)
+        bad = t.clone()
+        bad.view(-1)[-1] = value
+        with pytest.raises(ValueError, match=rf"^{name}: `target` holds class indices that "
+                                             rf"{message}") as info:
+            loss(x, bad, **options)
+        assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_embedding_and_margin_signatures_not_handed_to_torch():
+    """p < 1 and p = inf triplets keep arrayloss's norm; empty batches stay generic (torch's
+    multi-margin kernels return an uninitialised value for N = 0); under torch.func.vmap
+    (no batching rule: torch would warn, a test error here) and torch.compile (whose
+    decomposition of multilabel_margin_loss ignores the -1 terminators) the generic formula
+    runs and agrees with torch's eager values."""
+    from arrayloss import embedding as E
+    from arrayloss import margin as M
+
+    g = torch.Generator().manual_seed(5)
+    a, b, c = (torch.randn(6, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    for p in (0.5, math.inf):
+        assert not _planned(E._PLANS["triplet_margin_loss"], al.triplet_margin_loss, a, b, c, p=p)
+        with force_generic():
+            want = al.triplet_margin_loss(a, b, c, p=p)
+        torch.testing.assert_close(al.triplet_margin_loss(a, b, c, p=p), want, rtol=0, atol=0)
+    empty = torch.zeros(0, 5, dtype=torch.float64)
+    none = torch.zeros(0, dtype=torch.int64)
+    assert not _planned(M._PLANS["multi_margin_loss"], al.multi_margin_loss, empty, none)
+    assert math.isnan(al.multi_margin_loss(empty, none).item())  # mean of nothing
+    assert al.multilabel_margin_loss(empty, none.reshape(0, 5), reduction="sum").item() == 0.0
+
+    x = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    lists = torch.tensor([[3, 0, -1, 1, 2], [1, -1, 0, 0, 0], [4, 3, 2, 1, 0]])
+    compiled = torch.compile(lambda u, v: al.multilabel_margin_loss(u, v), fullgraph=True,
+                             backend="aot_eager")
+    torch.testing.assert_close(compiled(x, lists), F.multilabel_margin_loss(x, lists))
+    y = _pm1(6, 6)
+    batched = torch.func.vmap(lambda u, v, s: al.margin_ranking_loss(u, v, s))
+    want = torch.stack([F.margin_ranking_loss(a[:, k], b[:, k], y) for k in range(4)])
+    torch.testing.assert_close(batched(a.T, b.T, y.expand(4, 6)), want)
+    mm = torch.func.vmap(lambda u: al.multi_margin_loss(u, lists[:, 0].clamp_min(0)))
+    want = torch.stack([F.multi_margin_loss(x, lists[:, 0].clamp_min(0)) for _ in range(2)])
+    torch.testing.assert_close(mm(torch.stack([x, x])), want)

@@ -16,20 +16,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._primitives import safe_root
+
 __all__ = ["cosine_similarity", "normalize", "pairwise_distance", "safe_root", "vector_norm"]
-
-
-def safe_root(s: Any, /, *, p: float = 2.0, xp: Any) -> Any:
-    """``s ** (1/p)`` of a non-negative ``s`` with a zero gradient where ``s == 0``.
-
-    Double where: the root's derivative at 0 is infinite (``0 * inf = nan`` downstream), so
-    it is evaluated at 1 there and the result replaced by 0. The mask is ``s != 0``, not
-    ``s > 0``, so a NaN reaches the root and propagates.
-    """
-    pos = s != 0
-    safe = xp.where(pos, s, xp.ones_like(s))
-    root = xp.sqrt(safe) if p == 2 else safe ** (1.0 / p)
-    return xp.where(pos, root, xp.zeros_like(s))
 
 
 def vector_norm(

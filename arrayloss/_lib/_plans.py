@@ -50,21 +50,28 @@ class NativeCall:
     """``kernel(*arrays, **options)``: a loss handed to a backend kernel. ``recheck`` (the
     kernel checks class labels itself: ``native_checks_labels``) runs arrayloss's label
     check on the same arrays when the kernel raises, so that a bad label raises
-    arrayloss's ``ValueError`` naming the loss, not the backend's error."""
+    arrayloss's ``ValueError`` naming the loss, not the backend's error. ``check`` is a
+    check of the arrays' values that the kernel does not make (targets in {-1, 1}): a
+    plan runs it before the kernel on every call (the loss's own checks made it on the
+    call that kept the plan)."""
 
-    __slots__ = ("kernel", "options", "recheck")
+    __slots__ = ("check", "kernel", "options", "recheck")
 
     def __init__(
         self,
         kernel: Callable[..., Any],
         options: dict[str, Any],
         recheck: Callable[..., None] | None = None,
+        check: Callable[..., None] | None = None,
     ) -> None:
         self.kernel = kernel
         self.options = options
         self.recheck = recheck
+        self.check = check
 
     def __call__(self, *arrays: Any) -> Any:
+        if self.check is not None:
+            self.check(*arrays)
         try:
             return self.kernel(*arrays, **self.options)
         except (IndexError, RuntimeError) as err:
@@ -117,16 +124,19 @@ class Plans:
         options: dict[str, Any],
         *,
         recheck: Callable[..., None] | None = None,
+        check: Callable[..., None] | None = None,
         keep: bool = True,
     ) -> Any:
         """Run the whole loss as ``kernel(*used, **options)`` and, with ``keep`` (the
-        checks read no array value), keep the call as the plan of ``key`` when it ran on
-        the caller's own arrays: each of ``used`` is the object of ``given`` (the call's
-        arrays), so reusing the plan skips no cast and no moved axis."""
+        checks read no array value, other than ``check``'s, which the plan repeats), keep
+        the call as the plan of ``key`` when it ran on the caller's own arrays: each of
+        ``used`` is the object of ``given`` (the call's arrays), so reusing the plan skips
+        no cast and no moved axis."""
         call = NativeCall(kernel, options, recheck)
-        result = call(*used)
+        result = call(*used)  # the loss made ``check`` already
         if keep and key is not None and all(u is g for u, g in zip(used, given, strict=True)):
             if len(self.table) >= _MAX_PLANS:
                 self.table.clear()
+            call.check = check
             self.table[key] = call
         return result
