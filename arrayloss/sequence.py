@@ -3,6 +3,7 @@ of language models over large vocabularies."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -12,6 +13,7 @@ from ._lib import (
     finish,
     is_concrete,
     namespace_of,
+    native_loss,
     promote_floating,
     register,
 )
@@ -83,7 +85,10 @@ def ctc_loss(
     log 0, so gradients through autodiff are finite; a loss above 1e29 is reported as
     ``inf``. Gradients are the true derivatives with respect to ``log_probs``; torch's
     kernel returns a gradient that assumes ``log_probs`` came from ``log_softmax``, so the
-    two agree with respect to the logits feeding ``log_softmax``, not ``log_probs``.
+    two agree with respect to the logits feeding ``log_softmax``, not ``log_probs``. On
+    eager torch tensors (not under ``torch.compile`` or ``torch.func`` transforms) the loss
+    runs torch's own forward-backward kernels and corrects their gradient to the true one
+    (first-order only there: torch's kernel has no second derivative).
 
     Integer dtypes are required for ``targets`` and the lengths (a ``TypeError`` names the
     argument). On concrete arrays (not under ``jax.jit``/``torch.compile``, never on Dask)
@@ -152,7 +157,14 @@ def ctc_loss(
         )
     if targets.ndim not in (1, 2):
         raise ValueError(f"ctc_loss: `targets` must be 1-D or 2-D, got {targets.ndim}-D")
-    _check_values(targets, input_lengths, target_lengths, T, C, blank, xp)
+    full = _check_values(targets, input_lengths, target_lengths, T, C, blank, xp)
+    if T and N and (native := native_loss("ctc_loss", xp)) is not None:
+        # torch's forward-backward kernels (eager torch), the true derivative w.r.t. lp
+        loss = native(
+            lp, targets, input_lengths, target_lengths, blank=blank,
+            zero_infinity=zero_infinity, reduction=reduction, full=full,
+        )
+        return finish(loss[0] if unbatched and reduction == "none" else loss, out, xp)
     il = xp.astype(input_lengths, idt)
     tl = xp.astype(target_lengths, idt)
     tg = xp.astype(targets, idt)
@@ -210,19 +222,25 @@ def ctc_loss(
     a_prev = xp.where(tl > 0, a_prev, neg)
     m = xp.maximum(a_end, a_prev)
     loss = -(m + xp.log(xp.exp(a_end - m) + xp.exp(a_prev - m)))
+    # an empty target on an empty input: the one (empty) alignment, probability 1 (torch)
+    loss = xp.where((il == 0) & (tl == 0), xp.zeros_like(loss), loss)
     impossible = loss > 1e29
     if zero_infinity:
         loss = xp.where(impossible, xp.zeros_like(loss), loss)
     else:
         loss = xp.where(impossible, xp.asarray(float("inf"), dtype=loss.dtype), loss)
+    return finish(_ctc_reduce(loss, tl, reduction, unbatched, xp), out, xp)
+
+
+def _ctc_reduce(loss: Any, tl: Any, reduction: str, unbatched: bool, xp: Any) -> Any:
+    """torch's reductions of per-sample CTC losses: ``mean`` divides each by its target
+    length (at least 1) before averaging."""
     if reduction == "none":
-        result = loss[0] if unbatched else loss
-    elif reduction == "sum":
-        result = xp.sum(loss)
-    else:
-        denom = xp.astype(xp.clip(tl, 1, None), loss.dtype)
-        result = xp.mean(loss / denom)
-    return finish(result, out, xp)
+        return loss[0] if unbatched else loss
+    if reduction == "sum":
+        return xp.sum(loss)
+    denom = xp.astype(xp.clip(tl, 1, None), loss.dtype)
+    return xp.mean(loss / denom)
 
 
 def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
@@ -233,18 +251,20 @@ def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
 
 def _check_values(
     targets: Any, input_lengths: Any, target_lengths: Any, T: int, C: int, blank: int, xp: Any
-) -> None:
-    """Value checks on concrete arrays: lengths in range, labels in [0, C) and not blank."""
+) -> bool:
+    """Value checks on concrete arrays: lengths in range, labels in [0, C) and not blank.
+    Returns whether every input length was seen to be T (False when not read)."""
     idt = index_dtype(xp)
     arrays = (targets, input_lengths, target_lengths)
     if not all(is_concrete(a, xp) for a in arrays) or input_lengths.shape[0] == 0:
-        return
+        return False
     lo, hi = value_range(input_lengths, xp=xp)
     if lo < 0 or hi > T:
         raise ValueError(
             f"ctc_loss: `input_lengths` must lie in [0, {T}] (the time axis of `log_probs`), "
             f"found {lo if lo < 0 else hi}"
         )
+    full = bool(lo == T)
     lo, hi = value_range(target_lengths, xp=xp)
     S = targets.shape[-1]
     if lo < 0 or (targets.ndim == 2 and hi > S):
@@ -260,15 +280,20 @@ def _check_values(
                 "`targets`"
             )
         used = targets[:total]
-        is_blank = used == blank
-    else:
-        pos = xp.arange(S, dtype=idt)[None, :]
-        valid = pos < xp.astype(target_lengths, idt)[:, None]
-        used = xp.where(valid, targets, xp.full_like(targets, blank))  # padding: a valid index
-        is_blank = valid & (targets == blank)
-    check_labels_in_range("ctc_loss", "targets", used, C, xp)
-    if bool(xp.any(is_blank)):
+    elif lo == S:  # no padding
+        used = targets
+    else:  # padding, ignored: replaced by a label that passes both checks (or the blank)
+        valid = xp.arange(S, dtype=idt)[None, :] < xp.astype(target_lengths, idt)[:, None]
+        fill = blank + 1 if blank + 1 < C else max(blank - 1, 0)
+        used = xp.where(valid, targets, xp.asarray(fill, dtype=targets.dtype))
+    if math.prod(used.shape) == 0:
+        return full
+    lo, hi = value_range(used, xp=xp)
+    if lo < 0 or hi >= C:
+        check_labels_in_range("ctc_loss", "targets", used, C, xp)  # raises, with an example
+    if lo <= blank <= hi and bool(xp.any(used == blank)):
         raise ValueError(f"ctc_loss: `targets` must not contain the blank index {blank}")
+    return full
 
 
 def _backend(xp: Any) -> str:

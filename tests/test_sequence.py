@@ -148,6 +148,70 @@ def test_ctc_traced_lengths_are_not_read():
     np.testing.assert_allclose(float(got), ref.item(), rtol=1e-10)
 
 
+def _leaf_grad(lp, targets, il, tl, generic, **kw):
+    x = torch.tensor(lp, requires_grad=True)
+    with testing.force_generic(generic):
+        loss = ctc_loss(x, torch.as_tensor(targets), torch.as_tensor(il), torch.as_tensor(tl),
+                        **kw)
+    (g,) = torch.autograd.grad(loss[torch.isfinite(loss)].sum(), x)
+    return loss.detach().numpy(), g.numpy()
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("layout", ["padded", "concatenated"])
+def test_ctc_torch_kernel_path_has_the_true_gradient(reduction, zero_infinity, layout):
+    """Eager torch runs torch's CTC kernels, with the derivative with respect to the
+    log-probabilities themselves (a leaf here, not a log_softmax output): it equals the
+    generic formula's autodiff gradient, including frames past an input length, an
+    impossible sample (zero gradient), an empty input with an empty target (loss 0, as
+    torch) and int32 targets; and float64 central differences (gradcheck)."""
+    rng = np.random.default_rng(11)
+    T, N, C, S = 9, 5, 5, 3
+    lp = rng.normal(size=(T, N, C))  # not normalised: the lp-vs-logits difference shows
+    tg = rng.integers(1, C, size=(N, S)).astype(np.int32)
+    il = np.array([9, 6, 2, 0, 9])
+    tl = np.array([3, 2, 3, 0, 1])  # sample 2: 3 labels in 2 frames (impossible)
+    tg[4, 1:] = 0  # padding with the blank
+    targets = np.concatenate([tg[i, : tl[i]] for i in range(N)]) if layout != "padded" else tg
+    kw = {"reduction": reduction, "zero_infinity": zero_infinity}
+    if reduction != "none":
+        il, tl, keep = il[[0, 1, 3, 4]], tl[[0, 1, 3, 4]], [0, 1, 3, 4]  # finite scalars
+        lp = lp[:, keep]
+        targets = tg[keep] if layout == "padded" else np.concatenate(
+            [tg[i, : tl[k]] for k, i in enumerate(keep)])
+    v_native, g_native = _leaf_grad(lp, targets, il, tl, False, **kw)
+    v_generic, g_generic = _leaf_grad(lp, targets, il, tl, True, **kw)
+    np.testing.assert_allclose(v_native, v_generic, rtol=1e-10)
+    np.testing.assert_allclose(g_native, g_generic, atol=1e-10)
+    ref = torch.nn.functional.ctc_loss(torch.tensor(lp), torch.as_tensor(targets).long(),
+                                       torch.tensor(il), torch.tensor(tl), **kw)
+    np.testing.assert_allclose(v_native, ref.numpy(), rtol=1e-10)
+    if reduction != "none":
+        args = (torch.as_tensor(targets), torch.tensor(il), torch.tensor(tl))
+        assert torch.autograd.gradcheck(lambda z: ctc_loss(z, *args, **kw),
+                                        (torch.tensor(lp, requires_grad=True),))
+
+
+def test_ctc_torch_kernel_path_checks_labels():
+    """The label checks before torch's kernel (which would read a bad index out of bounds):
+    padding is ignored whatever it holds, a blank or an index >= C inside a label raises."""
+    rng = np.random.default_rng(12)
+    lp = torch.tensor(rng.normal(size=(6, 2, 4))).log_softmax(2)
+    il, tl = torch.tensor([6, 6]), torch.tensor([2, 1])
+    ok = torch.tensor([[1, 3], [2, 0]])
+    for pad in (0, -7, 99):
+        t = ok.clone()
+        t[1, 1] = pad
+        torch.testing.assert_close(ctc_loss(lp, t, il, tl), ctc_loss(lp, ok, il, tl))
+    for bad, message in ((torch.tensor([[1, 0], [2, 0]]), "must not contain the blank index 0"),
+                         (torch.tensor([[1, 4], [2, 0]]), r"must lie in \[0, 3\]")):
+        with pytest.raises(ValueError, match=rf"^ctc_loss: `targets` .*{message}"):
+            ctc_loss(lp, bad, il, tl)
+    with pytest.raises(ValueError, match=r"^ctc_loss: `targets` .*must not contain the blank"):
+        ctc_loss(lp, torch.tensor([1, 2, 2]), il, torch.tensor([1, 2]), blank=2)
+
+
 class _null:
     def __enter__(self):
         return self

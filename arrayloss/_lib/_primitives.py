@@ -464,6 +464,27 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "multi_margin_loss": multi_margin_,
         "multilabel_margin_loss": multilabel_margin_,
     }
+    def ctc_(
+        lp: Any, t: Any, il: Any, tl: Any, /, *, blank: int, zero_infinity: bool,
+        reduction: str, full: bool,
+    ) -> Any:
+        from ._torch_function import CTC
+
+        t = t if t.dtype in (torch.int32, torch.int64) else t.long()
+        il, tl = il.long(), tl.long()
+        if lp.requires_grad and torch.is_grad_enabled():
+            loss = CTC.apply(lp, t, il, tl, blank, zero_infinity, full)  # type: ignore[no-untyped-call]
+        else:
+            loss = torch.ops.aten._ctc_loss.Tensor(lp, t, il, tl, blank, False)[0]
+            if zero_infinity:
+                loss = torch.where(torch.isfinite(loss), loss, 0.0)
+        if reduction == "sum":
+            return loss.sum()
+        if reduction == "mean":  # torch's: each loss over its target length (at least 1)
+            return (loss / tl.clamp_min(1).to(loss.dtype)).mean()
+        return loss
+
+    eager_losses["ctc_loss"] = ctc_
     for loss_name, kernel in eager_losses.items():
         kernel.eager_only = eager  # type: ignore[attr-defined]
         natives[loss_name] = kernel

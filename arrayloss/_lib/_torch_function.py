@@ -119,3 +119,53 @@ class LogCosh(torch.autograd.Function):
     def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
         (d,) = ctx.saved_tensors
         return g * torch.tanh(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# CTC for eager torch: torch's kernels, with the derivative with respect to log_probs
+# ---------------------------------------------------------------------------------------------
+
+
+class CTC(torch.autograd.Function):
+    """Per-sample CTC negative log-likelihoods from torch's forward-backward kernels.
+
+    torch's backward kernel returns ``(exp(lp) - gamma) * g`` for the frames ``t`` before a
+    sample's input length, with ``gamma`` the alignments' occupancy: the derivative with
+    respect to the logits feeding a ``log_softmax``, not with respect to ``lp``. The true
+    derivative, ``-gamma * g``, is that minus ``exp(lp) * g`` on those frames (``full``: every
+    input length is T, so every frame). A sample with no alignment (an infinite loss) gets a
+    zero gradient, as arrayloss's generic formula gives (torch: NaN, or 0 with
+    ``zero_infinity``). First order only (torch's kernel has no second derivative). Eager
+    only (``ctc_loss``'s torch native declines under ``torch.compile`` and ``torch.func``
+    transforms)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        lp: torch.Tensor,
+        targets: torch.Tensor,
+        il: torch.Tensor,
+        tl: torch.Tensor,
+        blank: int,
+        zero_infinity: bool,
+        full: bool,
+    ) -> torch.Tensor:
+        nll, alpha = torch.ops.aten._ctc_loss.Tensor(lp, targets, il, tl, blank, False)
+        finite = torch.isfinite(nll)
+        ctx.save_for_backward(lp, targets, il, tl, nll, alpha, finite)
+        ctx.blank, ctx.full = blank, full
+        return torch.where(finite, nll, 0.0) if zero_infinity else nll
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable  # type: ignore[untyped-decorator]
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        lp, targets, il, tl, nll, alpha, finite = ctx.saved_tensors
+        g = torch.where(finite, g, 0.0)  # no alignment: no gradient
+        # zero_infinity=True: the kernel's zero (not NaN) for an infinite loss
+        grad = torch.ops.aten._ctc_loss_backward.Tensor(
+            g, lp, targets, il, tl, nll, alpha, ctx.blank, True
+        )
+        if not ctx.full:  # frames past a sample's input length have no gradient
+            g = (torch.arange(lp.shape[0], device=lp.device)[:, None] < il) * g  # (T, N)
+        grad.sub_(lp.exp().mul_(g[..., None]))
+        return grad, None, None, None, None, None, None
