@@ -486,6 +486,23 @@ def test_all_signs(backend, dtype, path, values, want, n):
     assert bool(backend.to_numpy(got_int)) is bool(np.all(np.abs(ints) == 1))
 
 
+def test_all_signs_reads_every_block(backend, path):
+    """A bad value in the last of several 2^18-element blocks (torch reads block by block),
+    and a target that requires grad."""
+    a = np.ones(2**18 + 5)
+    a[::2] = -1.0
+    with force_generic(path == "generic"):
+        assert bool(backend.to_numpy(P.all_signs(backend.asarray(a, "float64"), xp=backend.xp)))
+        a[-1] = 0.999
+        assert not bool(backend.to_numpy(P.all_signs(backend.asarray(a, "float64"),
+                                                     xp=backend.xp)))
+    if backend.name == "torch":
+        import torch
+
+        t = torch.tensor([1.0, -1.0], requires_grad=True)
+        assert bool(P.all_signs(t, xp=backend.xp))
+
+
 @pytest.mark.needs("jax")
 def test_all_zero_or_one_jitted():
     jax = pytest.importorskip("jax")
