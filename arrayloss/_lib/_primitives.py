@@ -481,12 +481,11 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
 
         t = t if t.dtype in (torch.int32, torch.int64) else t.long()
         il, tl = il.long(), tl.long()
-        if lp.requires_grad and torch.is_grad_enabled():
-            loss = CTC.apply(lp, t, il, tl, blank, zero_infinity, full)  # type: ignore[no-untyped-call]
-        else:
-            loss = torch.ops.aten._ctc_loss.Tensor(lp, t, il, tl, blank, False)[0]
-            if zero_infinity:
-                loss = torch.where(torch.isfinite(loss), loss, 0.0)
+        if not (lp.requires_grad and torch.is_grad_enabled()):  # torch's values, no gradient
+            return F.ctc_loss(
+                lp, t, il, tl, blank=blank, reduction=reduction, zero_infinity=zero_infinity
+            )
+        loss = CTC.apply(lp, t, il, tl, blank, zero_infinity, full)  # type: ignore[no-untyped-call]
         if reduction == "sum":
             return loss.sum()
         if reduction == "mean":  # torch's: each loss over its target length (at least 1)
