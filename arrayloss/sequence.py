@@ -282,6 +282,8 @@ def _check_values(
         used = targets[:total]
     elif lo == S:  # no padding
         used = targets
+    elif math.prod(targets.shape) and _plain_labels(targets, C, blank, xp):
+        return full  # every stored value, padding included, a label other than the blank
     else:  # padding, ignored: replaced by a label that passes both checks (or the blank)
         valid = xp.arange(S, dtype=idt)[None, :] < xp.astype(target_lengths, idt)[:, None]
         fill = blank + 1 if blank + 1 < C else max(blank - 1, 0)
@@ -294,6 +296,12 @@ def _check_values(
     if lo <= blank <= hi and bool(xp.any(used == blank)):
         raise ValueError(f"ctc_loss: `targets` must not contain the blank index {blank}")
     return full
+
+
+def _plain_labels(targets: Any, C: int, blank: int, xp: Any) -> bool:
+    """Whether every value of ``targets`` lies in [0, C) and none is the blank: one pass."""
+    lo, hi = value_range(targets, xp=xp)
+    return bool(lo >= 0 and hi < C and not lo <= blank <= hi)
 
 
 def _backend(xp: Any) -> str:
