@@ -229,18 +229,14 @@ def ctc_loss(
         loss = xp.where(impossible, xp.zeros_like(loss), loss)
     else:
         loss = xp.where(impossible, xp.asarray(float("inf"), dtype=loss.dtype), loss)
-    return finish(_ctc_reduce(loss, tl, reduction, unbatched, xp), out, xp)
-
-
-def _ctc_reduce(loss: Any, tl: Any, reduction: str, unbatched: bool, xp: Any) -> Any:
-    """torch's reductions of per-sample CTC losses: ``mean`` divides each by its target
-    length (at least 1) before averaging."""
     if reduction == "none":
-        return loss[0] if unbatched else loss
-    if reduction == "sum":
-        return xp.sum(loss)
-    denom = xp.astype(xp.clip(tl, 1, None), loss.dtype)
-    return xp.mean(loss / denom)
+        result = loss[0] if unbatched else loss
+    elif reduction == "sum":
+        result = xp.sum(loss)
+    else:
+        denom = xp.astype(xp.clip(tl, 1, None), loss.dtype)
+        result = xp.mean(loss / denom)
+    return finish(result, out, xp)
 
 
 def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
@@ -284,9 +280,15 @@ def _check_values(
         used = targets
     elif math.prod(targets.shape) and _plain_labels(targets, C, blank, xp):
         return full  # every stored value, padding included, a label other than the blank
-    else:  # padding, ignored: replaced by a label that passes both checks (or the blank)
+    else:  # padding, ignored: replaced by a label that passes both checks
         valid = xp.arange(S, dtype=idt)[None, :] < xp.astype(target_lengths, idt)[:, None]
-        fill = blank + 1 if blank + 1 < C else max(blank - 1, 0)
+        if C == 1:  # the blank is the only class: no such label, padding may hold anything
+            used = xp.where(valid, targets, xp.asarray(blank, dtype=targets.dtype))
+            check_labels_in_range("ctc_loss", "targets", used, C, xp)
+            if bool(xp.any(valid & (targets == blank))):
+                raise ValueError(f"ctc_loss: `targets` must not contain the blank index {blank}")
+            return full
+        fill = blank + 1 if blank + 1 < C else blank - 1
         used = xp.where(valid, targets, xp.asarray(fill, dtype=targets.dtype))
     if math.prod(used.shape) == 0:
         return full

@@ -210,6 +210,15 @@ def test_ctc_torch_kernel_path_checks_labels():
             ctc_loss(lp, bad, il, tl)
     with pytest.raises(ValueError, match=r"^ctc_loss: `targets` .*must not contain the blank"):
         ctc_loss(lp, torch.tensor([1, 2, 2]), il, torch.tensor([1, 2]), blank=2)
+    # the blank as the only class: only empty targets, whose padding may hold the blank
+    one = torch.zeros(4, 2, 1, dtype=torch.float64)
+    pad = torch.zeros(2, 2, dtype=torch.int64)
+    got = ctc_loss(one, pad, torch.tensor([4, 3]), torch.tensor([0, 0]), reduction="none")
+    want = torch.nn.functional.ctc_loss(one, pad, torch.tensor([4, 3]), torch.tensor([0, 0]),
+                                        reduction="none")
+    torch.testing.assert_close(got, want)
+    with pytest.raises(ValueError, match=r"^ctc_loss: `targets` must not contain the blank"):
+        ctc_loss(one, pad, torch.tensor([4, 3]), torch.tensor([1, 0]))
 
 
 class _null:
