@@ -72,12 +72,8 @@ def _clamp_min0(z: Any, xp: Any) -> Any:
 
 def _check_signs(loss: str, target: Any, xp: Any) -> None:
     """``target`` must hold -1 or 1 (checked on concrete arrays only)."""
-    if is_concrete(target, xp):
-        _require_signs(loss, target, xp)
-
-
-def _require_signs(loss: str, target: Any, xp: Any) -> None:
-    """``target`` (concrete) must hold -1 or 1."""
+    if not is_concrete(target, xp):
+        return
     ok = all_signs(target, xp=xp)
     # A concrete target closed over by a jitted function still yields a traced result.
     if is_concrete(ok, xp) and not bool(ok):

@@ -30,7 +30,6 @@ __all__ = [
     "add_at_rows",
     "add_matmul",
     "all_signs",
-    "safe_root",
     "all_zero_or_one",
     "clamped_log",
     "exp_shifted_owned",
@@ -45,6 +44,7 @@ __all__ = [
     "native_loss",
     "one_hot",
     "relu",
+    "safe_root",
     "scale_owned",
     "scratch",
     "sigmoid",
@@ -441,8 +441,9 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         ),
     }
 
-    # Losses torch writes as the same formula (embedding.py, margin.py): the same value and
-    # gradient in fewer Python-level ops. Not soft_margin_loss: torch's log1p(exp(-y x)) is
+    # Losses torch writes as the same formula (embedding.py, margin.py; ctc_loss with its
+    # gradient corrected, _torch_function.CTC): the same value and gradient in fewer
+    # Python-level ops. Not soft_margin_loss: torch's log1p(exp(-y x)) is
     # inf from y x < -89 in float32 (arrayloss: a softplus). Eager only: torch.func has no
     # batching rule for most of them (vmap warns and loops), and torch.compile's
     # decomposition of multilabel_margin_loss ignores the -1 terminators (2.13: 1.47 instead
@@ -455,24 +456,6 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         t = t if t.dtype == torch.int64 else t.long()
         return F.multilabel_margin_loss(x, t, reduction=reduction)
 
-    eager_losses: dict[str, Callable[..., Any]] = {
-        "margin_ranking_loss": lambda a, b, t, /, *, margin, reduction: F.margin_ranking_loss(
-            a, b, t, margin=margin, reduction=reduction
-        ),
-        "hinge_embedding_loss": lambda x, t, /, *, margin, reduction: F.hinge_embedding_loss(
-            x, t, margin=margin, reduction=reduction
-        ),
-        "cosine_embedding_loss": lambda a, b, t, /, *, margin, reduction: (
-            F.cosine_embedding_loss(a, b, t, margin=margin, reduction=reduction)
-        ),
-        "triplet_margin_loss": lambda a, pos, neg, /, *, margin, p, eps, swap, reduction: (
-            F.triplet_margin_loss(
-                a, pos, neg, margin=margin, p=p, eps=eps, swap=swap, reduction=reduction
-            )
-        ),
-        "multi_margin_loss": multi_margin_,
-        "multilabel_margin_loss": multilabel_margin_,
-    }
     def ctc_(
         lp: Any, t: Any, il: Any, tl: Any, /, *, blank: int, zero_infinity: bool,
         reduction: str, full: bool,
@@ -492,7 +475,26 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             return (loss / tl.clamp_min(1).to(loss.dtype)).mean()
         return loss
 
-    eager_losses["ctc_loss"] = ctc_
+    eager_losses: dict[str, Callable[..., Any]] = {
+        "margin_ranking_loss": lambda a, b, t, /, *, margin, reduction: F.margin_ranking_loss(
+            a, b, t, margin=margin, reduction=reduction
+        ),
+        "hinge_embedding_loss": lambda x, t, /, *, margin, reduction: F.hinge_embedding_loss(
+            x, t, margin=margin, reduction=reduction
+        ),
+        "cosine_embedding_loss": lambda a, b, t, /, *, margin, reduction: (
+            F.cosine_embedding_loss(a, b, t, margin=margin, reduction=reduction)
+        ),
+        "triplet_margin_loss": lambda a, pos, neg, /, *, margin, p, eps, swap, reduction: (
+            F.triplet_margin_loss(
+                a, pos, neg, margin=margin, p=p, eps=eps, swap=swap, reduction=reduction
+            )
+        ),
+        "multi_margin_loss": multi_margin_,
+        "multilabel_margin_loss": multilabel_margin_,
+        "ctc_loss": ctc_,
+    }
+
     for loss_name, kernel in eager_losses.items():
         kernel.eager_only = eager  # type: ignore[attr-defined]
         natives[loss_name] = kernel
