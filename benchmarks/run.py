@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,21 @@ PAIRING = {
     "optax": "arrayloss",
     "keras(jax)": "arrayloss+jit",
 }
+# Keyword arguments that give arrayloss the formula a peer computes where its default does
+# more: optax's hinge_loss and the NumPy formula take the labels as given, Keras's (and
+# arrayloss's default) first tests whether they are {0, 1}. The Keras rows keep the default.
+SAME_FORMULA: dict[tuple[str, str], dict[str, Any]] = {
+    (peer, loss): {"labels": "signed"}
+    for peer in ("optax", "optax+jit", "numpy")
+    for loss in ("hinge_loss", "squared_hinge_loss")
+}
+
+
+def variant_of(peer: str, loss: str) -> str:
+    """The arrayloss variant timed against ``peer``: ``arrayloss+jit[labels=signed]``."""
+    kw = SAME_FORMULA.get((peer, loss))
+    extra = ",".join(f"{k}={v}" for k, v in kw.items()) if kw else ""
+    return f"{PAIRING[peer]}[{extra}]" if extra else PAIRING[peer]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,23 +134,20 @@ def candidates(
     peers = peers_mod.peers_for(spec, backend, compile=compile_, keras=opts.keras)
     if opts.keras_only:
         peers = {k: v for k, v in peers.items() if k.startswith("keras")}
-    variants: dict[str, Any] = {"arrayloss": loss}
-    if backend in ("torch", "torch_cuda") and compile_:
-        import torch
-
-        variants["arrayloss+compile"] = torch.compile(lambda *a: loss(*a), dynamic=False)
+    wanted = {variant_of(p, spec.name): SAME_FORMULA.get((p, spec.name), {}) for p in peers}
     al: dict[str, Any] = {}
     pe: dict[str, Any] = {}
     if backend == "jax":
         import jax
 
         jit_peers = {"optax+jit", "keras(jax)"}
-        for name, f in [("arrayloss+jit", loss), ("arrayloss", loss)]:
-            jit = name.endswith("+jit")
+        for name, kw in wanted.items():
+            jit = name.startswith("arrayloss+jit")
             if mode == "fwd":
-                al[name] = _forward(jax.jit(f) if jit else f, args, {})
+                f = jax.jit(partial(loss, **kw)) if jit else partial(loss, **kw)
+                al[name] = _forward(f, args, {})
             else:
-                al[name] = _jax_fwd_bwd(f, args, {}, jit)
+                al[name] = _jax_fwd_bwd(loss, args, kw, jit)
         for name, f in peers.items():
             jit = name in jit_peers
             base = getattr(f, "__wrapped__", f) if name == "optax+jit" else f
@@ -144,8 +157,14 @@ def candidates(
                 pe[name] = _jax_fwd_bwd(base, args, {}, jit)
         return al, pe
     build = _forward if mode == "fwd" else _torch_fwd_bwd
-    for name, f in variants.items():
-        al[name] = build(f, args, {})
+    for name, kw in wanted.items():
+        if name.startswith("arrayloss+compile"):
+            import torch
+
+            compiled = torch.compile(lambda *a, kw=kw: loss(*a, **kw), dynamic=False)
+            al[name] = build(compiled, args, {})
+        else:
+            al[name] = build(loss, args, kw)
     for name, f in peers.items():
         pe[name] = build(f, args, {})
     return al, pe
@@ -192,7 +211,7 @@ def run_group(
         return [{**base, "status": f"arrayloss error: {type(e).__name__}: {e}"[:200]}]
     ok_peers = {}
     for name, f in pe.items():
-        a = ref[PAIRING[name]]
+        a = ref[variant_of(name, spec.name)]
         try:
             v = _value(f())
         except Exception as e:
@@ -206,8 +225,9 @@ def run_group(
     if not ok_peers:
         return records
     sync = _bench.sync_for(backend)
+    used = {variant_of(p, spec.name) for p in ok_peers}
     fns = {
-        **{f"al:{k}": v for k, v in al.items() if k in {PAIRING[p] for p in ok_peers}},
+        **{f"al:{k}": v for k, v in al.items() if k in used},
         **{f"peer:{k}": v for k, v in ok_peers.items()},
     }
     times = _bench.time_interleaved(
@@ -220,11 +240,11 @@ def run_group(
         base["yardstick_s"] = yard
         base["bytes"] = nbytes
     for name in ok_peers:
-        t_al, t_pe = times[f"al:{PAIRING[name]}"], times[f"peer:{name}"]
+        t_al, t_pe = times[f"al:{variant_of(name, spec.name)}"], times[f"peer:{name}"]
         rec = {
             **base,
             "peer": name,
-            "variant": PAIRING[name],
+            "variant": variant_of(name, spec.name),
             "t_arrayloss": t_al,
             "t_peer": t_pe,
             "ratio": t_al / t_pe,
@@ -298,6 +318,12 @@ def markdown(records: list[dict[str, Any]], info: dict[str, Any], opts: argparse
         + ". bw = yardstick (plain sum over the same input bytes) / arrayloss time."
     )
     lines.append("")
+    lines.append(
+        "A loss marked [labels=signed] was called with that keyword, the formula of the peer "
+        "(optax's hinge_loss and the NumPy formula take the labels as given); the Keras rows "
+        "time the default, which first tests whether every label is 0 or 1, as Keras does."
+    )
+    lines.append("")
     ok = [r for r in records if r.get("status") == "ok"]
     # Summary per peer and size: median ratio over losses.
     lines += [
@@ -326,8 +352,11 @@ def markdown(records: list[dict[str, Any]], info: dict[str, Any], opts: argparse
     ]
     for r in ok:
         bw = f"{r['bw_fraction']:.0%}" if "bw_fraction" in r else "-"
+        loss = r["loss"]
+        if "[" in r.get("variant", ""):
+            loss += " [" + r["variant"].split("[", 1)[1]
         lines.append(
-            f"| {r['loss']} | {r['backend']} | {r['size']} | {r['mode']} | {r['peer']} | "
+            f"| {loss} | {r['backend']} | {r['size']} | {r['mode']} | {r['peer']} | "
             f"{_fmt_t(r['t_arrayloss'])} | {_fmt_t(r['t_peer'])} | {r['ratio']:.2f}× | "
             f"{r['delta_us']:+.1f} | {bw} |"
         )

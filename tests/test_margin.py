@@ -100,6 +100,48 @@ def test_hinge_binary_test_edges_eager_and_jitted(labels, squared):
     np.testing.assert_allclose(np.asarray(grad), dm / x.size, rtol=1e-14)
 
 
+@pytest.mark.parametrize("squared", [False, True])
+def test_hinge_labels_named_skip_the_test(backend, squared):
+    """``labels="signed"`` uses {0, 1} labels as given (optax's hinge_loss), ``"binary"``
+    maps any labels to 2t - 1, ``"auto"`` decides from the values (Keras): each against
+    the float64 formula, on every backend; the gradient of "signed" too."""
+    x = np.array([0.3, -0.4, 2.0, 0.9, -1.5])
+    func = al.squared_hinge_loss if squared else al.hinge_loss
+    for y, labels, yy in [
+        (np.array([1.0, 0.0, 1.0, 0.0, 0.0]), "signed", None),
+        (np.array([1.0, 0.0, 1.0, 0.0, 0.0]), "binary", "map"),
+        (np.array([1.0, 0.0, 1.0, 0.0, 0.0]), "auto", "map"),
+        (np.array([1.0, -1.0, 1.0, 0.0, 2.0]), "binary", "map"),  # not checked
+        (np.array([1.0, -1.0, 1.0, -1.0, -1.0]), "signed", None),
+    ]:
+        t = 2 * y - 1 if yy == "map" else y
+        m = np.maximum(0.0, 1 - t * x)
+        want = m * m if squared else m
+        got = func(backend.asarray(x), backend.asarray(y), labels=labels, reduction="none")
+        np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-6, atol=1e-7)
+        got = func(backend.asarray(x), backend.asarray(y), labels=labels, reduction="sum")
+        np.testing.assert_allclose(float(backend.to_numpy(got)), want.sum(), rtol=1e-6)
+
+
+@pytest.mark.needs("jax")
+def test_hinge_labels_signed_under_jit_and_grad():
+    import jax
+    import jax.numpy as jnp
+
+    x, y = np.array([0.3, -0.4, 2.0, 0.9]), np.array([1.0, 0.0, 1.0, 0.0])
+    m = np.maximum(0.0, 1 - y * x)
+    f = jax.jit(jax.value_and_grad(lambda a, b: al.hinge_loss(a, b, labels="signed")))
+    val, grad = f(jnp.asarray(x), jnp.asarray(y))
+    np.testing.assert_allclose(float(val), m.mean(), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(grad), np.where(m > 0, -y, 0.0) / 4, rtol=1e-14)
+
+
+@pytest.mark.parametrize("func", [al.hinge_loss, al.squared_hinge_loss])
+def test_hinge_labels_bad_value(func):
+    with pytest.raises(ValueError, match=rf"{func.__name__}: `labels` must be 'auto'"):
+        func(np.zeros(3), np.zeros(3), labels="pm1")
+
+
 def test_hinge_empty_target():
     assert al.hinge_loss(np.zeros(0), np.zeros(0), reduction="sum") == 0.0
 
