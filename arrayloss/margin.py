@@ -577,7 +577,7 @@ def _hinge_prepare(
     _FAMILY,
     class_name="HingeLoss",
     keras="keras.losses.Hinge",
-    optax="optax.losses.hinge_loss (unreduced, labels in {-1, 1})",
+    optax="optax.losses.hinge_loss (unreduced; labels='signed')",
 )
 def hinge_loss(
     input: Any,
