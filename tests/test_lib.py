@@ -675,3 +675,31 @@ def test_cached_isdtype_agrees_with_namespace(backend):
         for kind in ("real floating", "integral", ("integral", "bool")):
             assert isdtype(x.dtype, kind, xp) == xp.isdtype(x.dtype, kind)
             assert isdtype(x.dtype, kind, xp) == xp.isdtype(x.dtype, kind)  # cached
+
+
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_log_cosh_value_and_tanh_gradient(dtype):
+    """Eager torch's log_cosh writes tanh(d) in its forward from its own exponentials
+    (torch's CPU tanh is slow): value and gradient against float64 NumPy at the edges (0,
+    -0, tiny, the clip at 40, inf, NaN) and across the 2^18-element block boundary."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    edges = [0.0, -0.0, 1e-30, -1e-8, 3e-4, 0.5, -1.0, 39.9, 40.0, -41.0, 100.0,
+             np.inf, -np.inf, np.nan]
+    d = np.concatenate([edges, rng.normal(scale=5.0, size=(1 << 18) + 7)])
+    dt = getattr(torch, dtype)
+    x = torch.tensor(d, dtype=dt, requires_grad=True)
+    y = torch.zeros(d.shape, dtype=dt)
+    loss = arrayloss.log_cosh_loss(x, y, reduction="none")
+    (g,) = torch.autograd.grad(loss.sum(), x)
+    a = np.abs(d)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # cosh a = 1 + 2 sinh^2(a / 2): no cancellation near 0; past 20, no overflow
+        want = np.where(a < 20, np.log1p(2 * np.sinh(a / 2) ** 2),
+                        a + np.log1p(np.exp(-2 * a)) - np.log(2.0))
+    want = want.astype(dtype)  # 1e-30 ** 2 / 2 is 0 in float32
+    rtol = 1e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(loss.detach().double().numpy(), want, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(g.double().numpy(), np.tanh(d), rtol=rtol, atol=0)
