@@ -40,6 +40,7 @@ from ._lib._primitives import (
     logsumexp,
     native_checks_labels,
     sigmoid,
+    sum_ratio,
     take_along_axis,
     xlogy,
 )
@@ -225,7 +226,7 @@ def _weighted_mean_reduce(loss: Any, denom: Any, reduction: str, xp: Any) -> Any
     nll_loss: 0/0 = nan when every target is ignored or weighs 0). ``denom`` None: every
     weight is 1, the plain mean."""
     if reduction == "mean" and denom is not None:
-        return xp.sum(loss) / xp.sum(denom)
+        return sum_ratio(loss, denom, xp=xp)
     return reduce(loss, reduction, xp=xp)
 
 

@@ -503,6 +503,50 @@ def test_all_signs_reads_every_block(backend, path):
         assert bool(P.all_signs(t, xp=backend.xp))
 
 
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (0,)])
+def test_sum_ratio(backend, dtype, path, shape):
+    """sum(num) / sum(den), the weighted means of cross_entropy/nll_loss and weight=: against
+    float64 NumPy; every weight 0 (so every weighted loss 0) gives nan: 0/0, as in torch."""
+    if dtype not in ("float32", "float64"):
+        pytest.skip("float32/float64 carry the values")
+    rng = rng_for("sum_ratio", shape)
+    num, den = rng.normal(size=shape), rng.uniform(0.5, 2.0, size=shape)
+    with force_generic(path == "generic"), np.errstate(invalid="ignore"):
+        got = P.sum_ratio(backend.asarray(num, dtype), backend.asarray(den, dtype),
+                          xp=backend.xp)
+        zero = P.sum_ratio(backend.asarray(0 * num, dtype), backend.asarray(0 * den, dtype),
+                           xp=backend.xp)
+        if num.size:
+            _check(backend, got, num.sum() / den.sum(), dtype, "sum_ratio")
+        assert np.isnan(backend.to_numpy(zero))  # (Dask computes here)
+
+
+@pytest.mark.needs("jax")
+def test_sum_ratio_jitted_value_and_gradient():
+    """Under jax.jit the pair is one stacked reduction: value and both gradients against the
+    float64 formula (d/dnum = 1/sum(den), d/dden = -sum(num)/sum(den)^2)."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    rng = rng_for("sum_ratio_jit")
+    num, den = rng.normal(size=(5, 6)), rng.uniform(0.5, 2.0, size=(5, 6))
+    f = jax.jit(jax.value_and_grad(lambda a, b: P.sum_ratio(a, b, xp=jnp), argnums=(0, 1)))
+    val, (ga, gb) = f(jnp.asarray(num, jnp.float32), jnp.asarray(den, jnp.float32))
+    sn, sd = num.sum(), den.sum()
+    np.testing.assert_allclose(float(val), sn / sd, rtol=2e-6)
+    np.testing.assert_allclose(np.asarray(ga), np.full(num.shape, 1 / sd), rtol=2e-6)
+    np.testing.assert_allclose(np.asarray(gb), np.full(den.shape, -sn / sd**2), rtol=2e-5)
+    # forward mode, with and without a tangent for den
+    a, b = jnp.asarray(num, jnp.float32), jnp.asarray(den, jnp.float32)
+    ta, tb = jnp.asarray(den, jnp.float32), jnp.asarray(num, jnp.float32)
+    _, t_both = jax.jit(lambda u, v: jax.jvp(lambda p, q: P.sum_ratio(p, q, xp=jnp), (u, v),
+                                              (ta, tb)))(a, b)
+    _, t_num = jax.jit(lambda u: jax.jvp(lambda p: P.sum_ratio(p, b, xp=jnp), (u,), (ta,)))(a)
+    np.testing.assert_allclose(float(t_num), den.sum() / sd, rtol=2e-6)
+    np.testing.assert_allclose(float(t_both), (den.sum() - sn / sd * num.sum()) / sd,
+                               rtol=2e-5, atol=1e-6)
+
+
 @pytest.mark.needs("jax")
 def test_all_zero_or_one_jitted():
     jax = pytest.importorskip("jax")

@@ -51,6 +51,7 @@ __all__ = [
     "softmax",
     "softplus",
     "stop_gradient",
+    "sum_ratio",
     "take_along_axis",
     "value_range",
     "xlogy",
@@ -270,6 +271,13 @@ def _generic_matmul_into(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: An
     need ``buf``'s earlier contents."""
     out = xp.matmul(a, b)
     return out if add is None else out + add
+
+
+def _generic_sum_ratio(num: Any, den: Any, /, *, xp: Any) -> Any:
+    """``sum(num) / sum(den)`` for two arrays of one shape and dtype: a weighted mean over
+    its summed weights (0/0 = nan when every weight is 0). Under ``jax.jit`` both sums are
+    one reduction of the stacked pair (XLA on CPU runs each reduction as its own kernel)."""
+    return xp.sum(num) / xp.sum(den)
 
 
 def _generic_value_range(x: Any, /, *, xp: Any) -> tuple[int, int]:
@@ -551,8 +559,39 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
             return jnp.asarray(True)
         return jnp.max(jnp.abs(x * (x - 1))) == 0
 
+    @jax.custom_jvp
+    def stacked_ratio(num: Any, den: Any) -> Any:
+        s = jnp.sum(jnp.reshape(jnp.stack([num, den]), (2, -1)), axis=1)
+        return s[0] / s[1]
+
+    # The tangent as sums of the tangents, not through the stack (its transpose, the
+    # gradient, is then broadcast scalars, not pads and slices of a (2, n) array). With no
+    # tangent for den (class weights, validity masks) it needs sum(den) only, its own
+    # reduction: under jax.grad the stacked forward is then dead code and XLA drops it.
+    @functools.partial(stacked_ratio.defjvp, symbolic_zeros=True)
+    def stacked_ratio_jvp(primals: Any, tangents: Any) -> Any:
+        (num, den), (dnum, dden) = primals, tangents
+        zero = jax.custom_derivatives.SymbolicZero
+        out = stacked_ratio(num, den)
+        d = jnp.zeros_like(out) if isinstance(dnum, zero) else jnp.sum(dnum)
+        if not isinstance(dden, zero):
+            d = d - out * jnp.sum(dden)
+        return out, d / jnp.sum(den)
+
+    def sum_ratio(num: Any, den: Any) -> Any:
+        # Traced only: eagerly the stack is one more dispatch and copy than two sums.
+        if (
+            isinstance(num, jax.core.Tracer)
+            and num.shape == den.shape
+            and num.dtype == den.dtype
+            and num.size > 0
+        ):
+            return stacked_ratio(num, den)
+        return jnp.sum(num) / jnp.sum(den)
+
     return {
         "all_zero_or_one": lambda x, /, *, xp: all_zero_or_one(x),
+        "sum_ratio": lambda num, den, /, *, xp: sum_ratio(num, den),
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: jax.nn.logsumexp(
             x, axis=axis, keepdims=keepdims
         ),
@@ -807,6 +846,7 @@ all_zero_or_one = _primitive("all_zero_or_one", _generic_all_zero_or_one)
 all_signs = _primitive("all_signs", _generic_all_signs)
 safe_root = _primitive("safe_root", _generic_safe_root)
 value_range = _primitive("value_range", _generic_value_range)
+sum_ratio = _primitive("sum_ratio", _generic_sum_ratio)
 add_matmul = _primitive("add_matmul", _generic_add_matmul)
 add_at_rows = _primitive("add_at_rows", _generic_add_at_rows)
 scale_owned = _primitive("scale_owned", _generic_scale_owned)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._primitives import sum_ratio
+
 __all__ = ["reduce", "weighted_reduce"]
 
 
@@ -25,7 +27,7 @@ def weighted_reduce(loss: Any, weight: Any, reduction: str, /, *, xp: Any) -> An
     """
     wl = loss * weight
     if reduction == "mean":
-        return xp.sum(wl) / xp.sum(xp.broadcast_to(weight, wl.shape))
+        return sum_ratio(wl, xp.broadcast_to(weight, wl.shape), xp=xp)
     if reduction == "sum":
         return xp.sum(wl)
     return wl
