@@ -134,11 +134,7 @@ def _low_precision(info: LossInfo, backend, dtype: str) -> None:
 
 
 # Found by this suite, not diagnosed yet: (loss, backend or "*") -> reason.
-KNOWN_BUGS = {
-    ("info_nce_loss", "jax"): (
-        "info_nce_loss float32 on JAX, identical views: relative error 1.3e-6, bound 1.1e-6 "
-        "(2x torch's 5.7e-7); the rounding of XLA's CPU matmul, not diagnosed further"
-    ),
+KNOWN_BUGS: dict[tuple[str, str], str] = {
 }
 
 

@@ -503,6 +503,31 @@ def test_all_signs_reads_every_block(backend, path):
         assert bool(P.all_signs(t, xp=backend.xp))
 
 
+def test_divide_exact_is_correctly_rounded(backend, path):
+    """x / d with d broadcast along rows: the float32 quotient correctly rounded (the float64
+    quotient rounded once), where XLA's reciprocal-multiply rewrite of a plain division by a
+    broadcast is 1 ulp off for some elements; under jax.jit too."""
+    rng = rng_for("divide_exact")
+    x = rng.normal(size=(64, 33)).astype(np.float32)
+    d = rng.uniform(0.3, 3.0, size=(64, 1)).astype(np.float32)
+    want = (x.astype(np.float64) / d.astype(np.float64)).astype(np.float32)
+    with force_generic(path == "generic"):
+        got = P.divide_exact(backend.asarray(x, "float32"), backend.asarray(d, "float32"),
+                             xp=backend.xp)
+    if backend.name == "jax" and path == "generic":  # the plain division: XLA's reciprocal
+        g = backend.to_numpy(got).astype(np.float32)  # (to_numpy: float64)
+        np.testing.assert_array_max_ulp(g, want, maxulp=1)
+        return
+    np.testing.assert_array_equal(backend.to_numpy(got), want)
+    if backend.name == "jax":
+        import jax
+
+        f = jax.jit(lambda a, b: P.divide_exact(a, b, xp=backend.xp))
+        np.testing.assert_array_equal(np.asarray(f(x, d)), want)
+        plain = np.asarray(jax.jit(lambda a, b: a / b)(x, d))
+        assert np.any(plain != want)  # the rewrite this guards against (XLA on CPU)
+
+
 @pytest.mark.parametrize("shape", [(7,), (3, 4), (0,)])
 def test_sum_ratio(backend, dtype, path, shape):
     """sum(num) / sum(den), the weighted means of cross_entropy/nll_loss and weight=: against

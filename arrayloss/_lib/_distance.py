@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._primitives import safe_root
+from ._primitives import divide_exact, safe_root
 
 __all__ = ["cosine_similarity", "normalize", "pairwise_distance", "safe_root", "vector_norm"]
 
@@ -62,11 +62,15 @@ def pairwise_distance(
     return vector_norm(x1 - x2 + eps, p=p, axis=axis, keepdims=keepdims, xp=xp)
 
 
-def normalize(x: Any, /, *, eps: float = 1e-8, axis: int = -1, xp: Any) -> Any:
+def normalize(
+    x: Any, /, *, eps: float = 1e-8, axis: int = -1, exact: bool = False, xp: Any
+) -> Any:
     """``x / max(||x||_2, eps)`` along ``axis`` (torch's ``cosine_similarity`` clamp); a zero
-    vector stays 0 with a finite (``1/eps``-sized) gradient."""
+    vector stays 0 with a finite (``1/eps``-sized) gradient. ``exact``: a correctly rounded
+    division on every backend (:func:`divide_exact`; XLA's reciprocal is 1 ulp off)."""
     n = vector_norm(x, p=2.0, axis=axis, keepdims=True, xp=xp)
-    return x / xp.maximum(n, xp.full_like(n, eps))
+    n = xp.maximum(n, xp.full_like(n, eps))
+    return divide_exact(x, n, xp=xp) if exact else x / n
 
 
 def cosine_similarity(x1: Any, x2: Any, /, *, eps: float = 1e-8, axis: int = -1, xp: Any) -> Any:

@@ -32,6 +32,7 @@ __all__ = [
     "all_signs",
     "all_zero_or_one",
     "clamped_log",
+    "divide_exact",
     "exp_shifted_owned",
     "force_generic",
     "generic_forced",
@@ -271,6 +272,15 @@ def _generic_matmul_into(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: An
     need ``buf``'s earlier contents."""
     out = xp.matmul(a, b)
     return out if add is None else out + add
+
+
+def _generic_divide_exact(x: Any, d: Any, /, *, xp: Any) -> Any:
+    """``x / d`` correctly rounded, ``d`` broadcast against ``x``. XLA rewrites a division by
+    a broadcast as a multiplication by the reciprocal (up to 1 ulp more error); on JAX the
+    broadcast divisor passes an optimization barrier, so the division stays one (and the
+    broadcast divisor is materialised). For a result whose rounding is amplified later
+    (info_nce_loss's unit vectors, scaled by 1/temperature); elsewhere plain ``/`` fuses."""
+    return x / d
 
 
 def _generic_sum_ratio(num: Any, den: Any, /, *, xp: Any) -> Any:
@@ -589,8 +599,18 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
             return stacked_ratio(num, den)
         return jnp.sum(num) / jnp.sum(den)
 
+    def divide_exact(x: Any, d: Any) -> Any:
+        shape = jnp.broadcast_shapes(jnp.shape(x), jnp.shape(d))
+        if jnp.shape(d) == shape:
+            return x / d
+        x, d = jax.lax.optimization_barrier(  # type: ignore[no-untyped-call]
+            (jnp.broadcast_to(x, shape), jnp.broadcast_to(d, shape))
+        )
+        return x / d
+
     return {
         "all_zero_or_one": lambda x, /, *, xp: all_zero_or_one(x),
+        "divide_exact": lambda x, d, /, *, xp: divide_exact(x, d),
         "sum_ratio": lambda num, den, /, *, xp: sum_ratio(num, den),
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: jax.nn.logsumexp(
             x, axis=axis, keepdims=keepdims
@@ -840,6 +860,7 @@ take_along_axis = _primitive("take_along_axis", _generic_take_along_axis)
 one_hot = _primitive("one_hot", _generic_one_hot)
 stop_gradient = _primitive("stop_gradient", _generic_stop_gradient, semantic=True)
 clamped_log = _primitive("clamped_log", _generic_clamped_log)
+divide_exact = _primitive("divide_exact", _generic_divide_exact)
 log_cosh = _primitive("log_cosh", _generic_log_cosh)
 relu = _primitive("relu", _generic_relu)
 all_zero_or_one = _primitive("all_zero_or_one", _generic_all_zero_or_one)
