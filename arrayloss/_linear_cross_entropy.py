@@ -53,6 +53,7 @@ from ._lib._primitives import (
     native_checks_labels,
     scale_owned,
     scratch,
+    sum_ratio,
     take_along_axis,
 )
 from ._lib._validation import shape_str
@@ -359,7 +360,7 @@ def _make_kernel(
     def primal(*arrays: Any) -> tuple[Any, ...]:
         x, w, b, t, cw = _unpack(arrays)
         loss, _, wt = row_losses(x, w, b, t, cw)
-        return ((xp.sum(loss) / xp.sum(wt)) if mean else xp.sum(loss),)
+        return (sum_ratio(loss, wt, xp=xp) if mean else xp.sum(loss),)
 
     def forward_fused(*arrays: Any) -> tuple[Any, tuple[Any, ...]]:
         x, w, b, t, cw = _unpack(arrays)

@@ -1123,7 +1123,8 @@ def lovasz_hinge_loss(
         y = y * v
     errors = 1 - x * (2 * y - 1)
     # Ignored pixels sort last; the order itself carries no gradient.
-    key = stop_gradient(xp.where(v > 0, errors, xp.full_like(errors, -xp.inf)), xp=xp)
+    ninf = xp.asarray(-math.inf, dtype=errors.dtype, device=device(errors))  # 0-d: no fill
+    key = stop_gradient(xp.where(v > 0, errors, ninf), xp=xp)
     perm = xp.argsort(key, axis=-1, descending=True, stable=True)
     errors_sorted = _gather_last(errors, perm, xp)
     y_sorted = _gather_last(y, perm, xp)
