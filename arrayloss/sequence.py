@@ -21,6 +21,7 @@ from ._lib._compat import device, isdtype
 from ._lib._dtypes import index_dtype
 from ._lib._primitives import log_softmax, take_along_axis, value_range
 from ._lib._scan import scan
+from ._lib._validation import all_concrete
 
 __all__ = [
     "ASMOutput",
@@ -252,7 +253,7 @@ def _check_values(
     Returns whether every input length was seen to be T (False when not read)."""
     idt = index_dtype(xp)
     arrays = (targets, input_lengths, target_lengths)
-    if not all(is_concrete(a, xp) for a in arrays) or input_lengths.shape[0] == 0:
+    if not all_concrete(arrays, xp) or input_lengths.shape[0] == 0:
         return False
     lo, hi = value_range(input_lengths, xp=xp)
     if lo < 0 or hi > T:

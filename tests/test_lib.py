@@ -3,6 +3,7 @@ NumPy references, namespace resolution errors, the reduction, the dtype policy."
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -313,14 +314,18 @@ def test_integer_input_is_type_error():
         arrayloss.mse_loss(np.ones(3, dtype=np.int64), np.ones(3))
 
 
-def test_value_range(backend, path):
-    t = backend.asarray(np.array([[3, -7], [12, 0]]))
+@pytest.mark.parametrize("shape", [(1,), (2, 2), (16,), (4, 4), (17,), (5, 7)])
+def test_value_range(backend, path, shape):
+    """Both sides of the small-array read (16 values and fewer: read into Python), 1-D and
+    2-D, against NumPy's min and max."""
+    v = np.random.default_rng(math.prod(shape)).integers(-50, 50, shape)
+    t = backend.asarray(v)
     if not is_concrete(t, backend.xp):
         assert backend.name == "dask"
         return
     with force_generic(path == "generic"):
         lo, hi = P.value_range(t, xp=backend.xp)
-    assert (lo, hi) == (-7, 12) and type(lo) is int and type(hi) is int
+    assert (lo, hi) == (int(v.min()), int(v.max())) and type(lo) is int and type(hi) is int
 
 
 def test_add_matmul(backend, dtype, path):

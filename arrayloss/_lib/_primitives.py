@@ -290,6 +290,11 @@ def _generic_sum_ratio(num: Any, den: Any, /, *, xp: Any) -> Any:
     return xp.sum(num) / xp.sum(den)
 
 
+# Up to this many values, value_range reads them into Python and takes min and max there
+# (cheaper than two reductions and two scalar reads; at 32 elements the two cost the same).
+_SMALL_RANGE = 16
+
+
 def _generic_value_range(x: Any, /, *, xp: Any) -> tuple[int, int]:
     """``(min, max)`` of a non-empty concrete integer array, as Python ints (label checks)."""
     return int(xp.min(x)), int(xp.max(x))
@@ -315,6 +320,11 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
     )
 
     def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
+        if 0 < x.numel() <= _SMALL_RANGE:
+            # lengths and a few labels: one read of the values (1.4 us at 8 elements) in
+            # place of aminmax and two scalar reads (3.3 us); one sync on CUDA, not two
+            v = (x if x.ndim == 1 else x.reshape(-1)).tolist()
+            return int(min(v)), int(max(v))
         lo, hi = torch.aminmax(x)  # one pass instead of min and max
         return int(lo), int(hi)
 
@@ -478,14 +488,15 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         lp: Any, t: Any, il: Any, tl: Any, /, *, blank: int, zero_infinity: bool,
         reduction: str, full: bool,
     ) -> Any:
-        from ._torch_function import CTC
-
         t = t if t.dtype in (torch.int32, torch.int64) else t.long()
-        il, tl = il.long(), tl.long()
+        il = il if il.dtype == torch.int64 else il.long()
+        tl = tl if tl.dtype == torch.int64 else tl.long()
         if not (lp.requires_grad and torch.is_grad_enabled()):  # torch's values, no gradient
             return F.ctc_loss(
                 lp, t, il, tl, blank=blank, reduction=reduction, zero_infinity=zero_infinity
             )
+        from ._torch_function import CTC
+
         loss = CTC.apply(lp, t, il, tl, blank, zero_infinity, full)  # type: ignore[no-untyped-call]
         if reduction == "sum":
             return loss.sum()
@@ -657,6 +668,9 @@ def _numpy_natives() -> dict[str, Callable[..., Any]]:
         return np.take_along_axis(x, i, axis=axis)
 
     def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
+        if 0 < x.size <= _SMALL_RANGE:  # 0.7 us at 8 elements; the two reductions take 2.0
+            v = x.ravel().tolist()
+            return int(min(v)), int(max(v))
         return int(np.minimum.reduce(x, axis=None)), int(np.maximum.reduce(x, axis=None))
 
     def add_at_rows_(acc: Any, i: Any, v: Any, /, *, xp: Any) -> Any:

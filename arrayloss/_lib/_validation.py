@@ -96,6 +96,12 @@ def _jax_trace_clean() -> bool:
 
 def is_concrete(x: Any, xp: Any) -> bool:
     """Whether the values of ``x`` can be read now without breaking tracing or laziness."""
+    return all_concrete((x,), xp)
+
+
+def all_concrete(arrays: Any, xp: Any) -> bool:
+    """Whether the values of every array in ``arrays`` can be read now (one backend lookup
+    and one compiler/trace test for all of them)."""
     name = backend_name(xp)
     if name == "dask":
         return False
@@ -104,13 +110,14 @@ def is_concrete(x: Any, xp: Any) -> bool:
 
         # A concrete array closed over by a jitted function is not a Tracer, but every op on
         # it inside the trace is staged: reading values is only safe outside any trace.
-        return not isinstance(x, jax.core.Tracer) and _jax_trace_clean()
+        return _jax_trace_clean() and not any(isinstance(x, jax.core.Tracer) for x in arrays)
     if name == "torch":
         import torch
 
         if torch.compiler.is_compiling():
             return False
-        return not torch._C._functorch.is_functorch_wrapped_tensor(x)
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+        return not any(wrapped(x) for x in arrays)
     return True
 
 
