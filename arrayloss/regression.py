@@ -27,7 +27,7 @@ from ._lib import (
 )
 from ._lib._distance import safe_root
 from ._lib._plans import Plans
-from ._lib._primitives import log_cosh, stop_gradient
+from ._lib._primitives import log_cosh, squared_log1p_diff, stop_gradient
 
 __all__ = [
     "gaussian_nll_loss",
@@ -632,8 +632,7 @@ def msle_loss(
     eps = check_real_scalar(name, "eps", eps)
     check_option(name, "eps", eps, eps >= 0, "non-negative")
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
-    lo = xp.asarray(eps, dtype=input.dtype)
-    sq = (xp.log1p(xp.maximum(input, lo)) - xp.log1p(xp.maximum(target, lo))) ** 2
+    sq = squared_log1p_diff(input, target, floor=eps, xp=xp)
     return finish(_reduce(sq, weight, reduction, xp), out, xp)
 
 

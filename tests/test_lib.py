@@ -551,6 +551,62 @@ def test_sum_ratio(backend, dtype, path, shape):
         assert np.isnan(backend.to_numpy(zero))  # (Dask computes here)
 
 
+def test_squared_log1p_diff(backend, dtype, path):
+    """(log1p(max(a, floor)) - log1p(max(b, floor)))^2, msle_loss's elements: against the
+    float64 formula on the rounded inputs, with values below the floor, an infinite argument
+    (inf), both infinite and a NaN (nan)."""
+    if dtype not in ("float32", "float64"):
+        pytest.skip("float32/float64 carry the values")
+    rng = rng_for("squared_log1p_diff")
+    a = np.concatenate([rng.uniform(0, 5, 40), [-1.0, 0.0, 1e-9, np.inf, np.inf, np.nan, 2.0]])
+    b = np.concatenate([rng.uniform(0, 5, 40), [0.5, 1e-9, 3.0, 1.0, np.inf, 1.0, np.inf]])
+    ar, br = _rounded(backend, a, dtype), _rounded(backend, b, dtype)
+    floor = 1e-7
+    fl = float(_rounded(backend, np.array([floor]), dtype)[0])
+    with np.errstate(invalid="ignore"):
+        want = (np.log1p(np.maximum(ar, fl)) - np.log1p(np.maximum(br, fl))) ** 2
+    with force_generic(path == "generic"), np.errstate(invalid="ignore"):  # inf - inf
+        got = P.squared_log1p_diff(
+            backend.asarray(a, dtype), backend.asarray(b, dtype), floor=floor, xp=backend.xp
+        )
+        _check(backend, got, want, dtype, "squared_log1p_diff", scale=25.0)  # Dask computes
+
+
+@pytest.mark.needs("jax")
+def test_squared_log1p_diff_jitted_accuracy_and_gradient():
+    """Under jax.jit, log1p(|a - b| / (1 + min(a, b)))^2: close pairs at every scale keep
+    their relative accuracy in float32 (log1p(a) - log1p(b) cancels: over these pairs its
+    error reaches 100%), and both gradients, reverse and forward mode, are the float64
+    derivative 2 (log1p(a) - log1p(b)) / (1 + a), 0 below the floor."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    rng = rng_for("squared_log1p_diff_jit")
+    scale = np.repeat([1e-6, 1e-3, 1.0, 1e3, 1e20], 200)
+    a = (rng.uniform(0.5, 1.0, scale.size) * scale).astype(np.float32)
+    b = (a * (1 + rng.choice([1e-6, 1e-4, 1e-1], a.size) * rng.standard_normal(a.size)))
+    b = np.abs(b).astype(np.float32)
+    floor = 1e-7
+    f = jax.jit(lambda u, v: P.squared_log1p_diff(u, v, floor=floor, xp=jnp))
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    fl = float(np.float32(floor))
+    d = np.log1p(np.maximum(a64, fl)) - np.log1p(np.maximum(b64, fl))
+    np.testing.assert_allclose(np.asarray(f(a, b), np.float64), d * d, rtol=2e-6)
+    # gradients, with pairs on both sides of the floor
+    x = np.array([1e-9, 0.0, 0.3, 2.0, 7.5, 1.0], np.float32)
+    y = np.array([0.5, 1e-9, 0.3001, 1.0, 1e-9, 1e-9], np.float32)
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    dd = np.log1p(np.maximum(x64, fl)) - np.log1p(np.maximum(y64, fl))
+    want_x = np.where(x64 >= fl, 2 * dd / (1 + np.maximum(x64, fl)), 0)
+    want_y = np.where(y64 >= fl, -2 * dd / (1 + np.maximum(y64, fl)), 0)
+    gx, gy = jax.jit(jax.grad(lambda u, v: jnp.sum(f(u, v)), argnums=(0, 1)))(x, y)
+    np.testing.assert_allclose(np.asarray(gx), want_x, rtol=2e-5, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(gy), want_y, rtol=2e-5, atol=1e-12)
+    t = np.linspace(0.5, 2.0, x.size).astype(np.float32)
+    _, jx = jax.jit(lambda u: jax.jvp(lambda p: f(p, y), (u,), (t,)))(x)
+    np.testing.assert_allclose(np.asarray(jx), want_x * t, rtol=2e-5, atol=1e-12)
+
+
 @pytest.mark.needs("jax")
 def test_sum_ratio_jitted_value_and_gradient():
     """Under jax.jit the pair is one stacked reduction: value and both gradients against the
