@@ -110,14 +110,21 @@ def all_concrete(arrays: Any, xp: Any) -> bool:
 
         # A concrete array closed over by a jitted function is not a Tracer, but every op on
         # it inside the trace is staged: reading values is only safe outside any trace.
-        return _jax_trace_clean() and not any(isinstance(x, jax.core.Tracer) for x in arrays)
-    if name == "torch":
+        if not _jax_trace_clean():
+            return False
+        tracer = jax.core.Tracer
+        for x in arrays:  # loops, not any(generator): is_concrete is on every label check
+            if isinstance(x, tracer):
+                return False
+    elif name == "torch":
         import torch
 
         if torch.compiler.is_compiling():
             return False
         wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-        return not any(wrapped(x) for x in arrays)
+        for x in arrays:
+            if wrapped(x):
+                return False
     return True
 
 
