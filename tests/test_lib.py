@@ -807,29 +807,51 @@ def test_cached_isdtype_agrees_with_namespace(backend):
             assert isdtype(x.dtype, kind, xp) == xp.isdtype(x.dtype, kind)  # cached
 
 
+def _log_cosh_reference(d, dtype):
+    """float64 log cosh(d), rounded to ``dtype``: cosh a = 1 + 2 sinh^2(a / 2), no
+    cancellation near 0; past 20, a + log1p(e^-2a) - log 2, no overflow."""
+    a = np.abs(d)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = np.where(a < 20, np.log1p(2 * np.sinh(a / 2) ** 2),
+                        a + np.log1p(np.exp(-2 * a)) - np.log(2.0))
+    return want.astype(dtype)  # 1e-30 ** 2 / 2 is 0 in float32
+
+
+_LOG_COSH_EDGES = [0.0, -0.0, 1e-30, -1e-8, 3e-4, 0.5, -1.0, 39.9, 40.0, -41.0, 100.0,
+                   np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpy_log_cosh_blocks(dtype):
+    """NumPy's log_cosh runs in place in 64k-element blocks: the edges, both sides of a
+    block boundary, a strided view and a 0-d array, against float64."""
+    rng = np.random.default_rng(1)
+    d = np.concatenate([_LOG_COSH_EDGES, rng.normal(scale=5.0, size=(1 << 17) + 3)]).astype(dtype)
+    rtol = 1e-6 if dtype == "float32" else 1e-13
+    for x in (d, d.reshape(-1, 1)[::2], d[:7].reshape(7, 1, 1), d[5:6].reshape(())):
+        y = np.zeros_like(x)
+        got = arrayloss.log_cosh_loss(x, y, reduction="none")
+        assert got.shape == x.shape and got.dtype == x.dtype
+        np.testing.assert_allclose(got, _log_cosh_reference(x.astype(np.float64), dtype),
+                                   rtol=rtol, atol=1e-300)
+
+
 @pytest.mark.needs("torch")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_log_cosh_value_and_tanh_gradient(dtype):
-    """Eager torch's log_cosh writes tanh(d) in its forward from its own exponentials
+    """Eager torch's log_cosh writes tanh(d) in its forward from its own sinh
     (torch's CPU tanh is slow): value and gradient against float64 NumPy at the edges (0,
     -0, tiny, the clip at 40, inf, NaN) and across the 2^18-element block boundary."""
     import torch
 
     rng = np.random.default_rng(0)
-    edges = [0.0, -0.0, 1e-30, -1e-8, 3e-4, 0.5, -1.0, 39.9, 40.0, -41.0, 100.0,
-             np.inf, -np.inf, np.nan]
-    d = np.concatenate([edges, rng.normal(scale=5.0, size=(1 << 18) + 7)])
+    d = np.concatenate([_LOG_COSH_EDGES, rng.normal(scale=5.0, size=(1 << 18) + 7)])
     dt = getattr(torch, dtype)
     x = torch.tensor(d, dtype=dt, requires_grad=True)
     y = torch.zeros(d.shape, dtype=dt)
     loss = arrayloss.log_cosh_loss(x, y, reduction="none")
     (g,) = torch.autograd.grad(loss.sum(), x)
-    a = np.abs(d)
-    with np.errstate(invalid="ignore", over="ignore"):
-        # cosh a = 1 + 2 sinh^2(a / 2): no cancellation near 0; past 20, no overflow
-        want = np.where(a < 20, np.log1p(2 * np.sinh(a / 2) ** 2),
-                        a + np.log1p(np.exp(-2 * a)) - np.log(2.0))
-    want = want.astype(dtype)  # 1e-30 ** 2 / 2 is 0 in float32
+    want = _log_cosh_reference(d, dtype)
     rtol = 1e-6 if dtype == "float32" else 1e-13
     np.testing.assert_allclose(loss.detach().double().numpy(), want, rtol=rtol, atol=1e-300)
     np.testing.assert_allclose(g.double().numpy(), np.tanh(d), rtol=rtol, atol=0)

@@ -180,6 +180,8 @@ def _generic_clamped_log(p: Any, floor: float, /, *, xp: Any) -> Any:
 # log_cosh: past |d| = 40, log cosh d = log cosh 40 + (|d| - 40) to within e^-80, and e^-40
 # squared stays a normal float32 (the gradient divides by it).
 _LOG_COSH_CLIP = 40.0
+# Elements per block of NumPy's in-place log_cosh: 256 KiB of float32, within L2.
+_NP_BLOCK = 1 << 16
 
 
 def _generic_log_cosh(d: Any, /, *, xp: Any) -> Any:
@@ -790,8 +792,35 @@ def _numpy_natives() -> dict[str, Callable[..., Any]]:
         np.log(r, out=r)
         return np.multiply(x, r, out=r) if _in_place_ok(r, x) else x * r
 
+    def log_cosh_(d: Any, /, *, xp: Any) -> Any:
+        # log1p(2 sinh^2(c / 2)) + (|d| - c), c = min(|d|, 40): cosh c - 1 = 2 sinh^2(c / 2)
+        # exactly, so the same accuracy as the generic formula from two transcendental
+        # ufuncs instead of three (NumPy's float32 exp and expm1 are slow: 2.7 ms -> 0.5 ms
+        # at 256k elements), in place, in blocks of 64k that stay in cache (10^7 float32:
+        # 82 ms -> 24 ms; the peer's logaddexp(d, -d) - log 2 takes 173).
+        if not (isinstance(d, np.ndarray) and d.dtype.kind == "f" and d.ndim):
+            return _generic_log_cosh(d, xp=xp)
+        out = np.empty(d.shape, dtype=d.dtype)
+        flat_out, flat_d = out.reshape(-1), d.reshape(-1)
+        n = flat_d.size
+        s = np.empty(min(n, _NP_BLOCK), dtype=d.dtype)
+        for start in range(0, n, _NP_BLOCK):
+            o = flat_out[start : start + _NP_BLOCK]
+            c = s[: o.size]
+            np.abs(flat_d[start : start + _NP_BLOCK], out=o)
+            np.minimum(o, _LOG_COSH_CLIP, out=c)
+            o -= c  # |d| - c
+            c *= 0.5
+            np.sinh(c, out=c)
+            np.multiply(c, c, out=c)
+            c *= 2.0
+            np.log1p(c, out=c)
+            o += c
+        return out
+
     # NumPy alone (no SciPy): logaddexp is a fused, stable softplus.
     return {
+        "log_cosh": log_cosh_,
         "xlogy": xlogy_,
         "clamped_log": clamped_log_,
         # no gradient to guard: the root itself (sqrt(0) = 0, NaN propagates)

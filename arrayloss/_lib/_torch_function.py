@@ -85,33 +85,36 @@ _BLOCK = 1 << 18
 
 
 def _log_cosh_into(d: torch.Tensor, out: torch.Tensor, th: torch.Tensor | None) -> None:
-    """``out = log1p(m^2 / (2 e)) + (a - c)`` for ``a = |d|``, ``c = min(a, 40)``,
-    ``e = exp(-c)``, ``m = expm1(-c)``: the generic formula, with two temporaries. With
-    ``th``, also the derivative ``tanh(d) = sign(d) (-m) (1 + e) / (1 + e^2)`` from the
-    same ``e`` and ``m`` (tanh(40) rounds to 1, as for every larger ``|d|``)."""
+    """``out = log1p(2 s^2) + (a - c)`` for ``a = |d|``, ``c = min(a, 40)``,
+    ``s = sinh(c / 2)`` (``cosh c - 1 = 2 sinh^2(c / 2)`` exactly: no cancellation near 0,
+    and two transcendental kernels where the generic formula's ``exp``, ``expm1`` and
+    ``log1p`` are three; torch's CPU ``sinh`` costs about one ``exp``). With ``th``, also the
+    derivative ``tanh(d) = sign(d) s sqrt(1 + s^2) / (s^2 + 1/2)`` from the same ``s``
+    (``tanh c = 2 sinh(c/2) cosh(c/2) / (1 + 2 sinh^2(c/2))``; tanh(40) rounds to 1, as for
+    every larger ``|d|``). One temporary besides the clamp."""
     torch.abs(d, out=out)
-    c = torch.clamp(out, max=_LOG_COSH_CLIP)
-    out.sub_(c)  # a - c
-    c.neg_()
-    m = torch.expm1(c)
-    e = c.exp_()
+    s = torch.clamp(out, max=_LOG_COSH_CLIP)
+    out.sub_(s)  # a - c
+    s.mul_(0.5).sinh_()
+    q = torch.mul(s, s)
     if th is not None:
-        torch.mul(e, e, out=th).add_(1)  # 1 + e^2
-        q = torch.add(e, 1).mul_(m).div_(th).neg_()  # tanh(c) >= 0 (m <= 0)
-        torch.copysign(q, d, out=th)  # tanh(d)
-    m.mul_(m).div_(e).mul_(0.5).log1p_()
-    out.add_(m)
+        torch.add(q, 1, out=th).sqrt_().mul_(s)
+        th.div_(torch.add(q, 0.5, out=s))  # s is no longer needed
+        torch.copysign(th, d, out=th)
+    q.mul_(2).log1p_()
+    out.add_(q)
 
 
 class LogCosh(torch.autograd.Function):
     """``log cosh(d)`` elementwise, with gradient ``tanh(d)``. Eager only (``log_cosh``'s
     torch native declines under ``torch.compile`` and ``torch.func`` transforms): the forward
-    runs the generic formula in place, block by block, so its dozen elementwise steps stay in
+    runs ``log1p(2 sinh^2(c / 2))`` in place, block by block, so its elementwise steps stay in
     cache (one read of ``d``, one write of the result, instead of a pass over memory per
     step and a fresh array per step). When a gradient is wanted, the forward also writes
-    ``tanh(d)`` from its own exponentials, saved in place of ``d``: torch's CPU ``tanh``
-    took 320 us at 256k float32 elements (``exp`` 105), the backward is now one product;
-    Keras's log_cosh forward + backward at (256, 1000) took 0.72x of arrayloss's before."""
+    ``tanh(d)`` from its own ``sinh``, saved in place of ``d``: torch's CPU ``tanh`` took
+    320 us at 256k float32 elements (``exp`` 105), the backward is now one product. The
+    ``sinh`` form replaced ``exp``, ``expm1`` and ``log1p`` (fastest of 300 interleaved at
+    (256, 1000) float32: forward 706 -> 523 us; 10^7: 42.9 -> 36.8 ms)."""
 
     @staticmethod
     def forward(ctx: Any, d: torch.Tensor) -> torch.Tensor:
