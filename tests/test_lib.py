@@ -836,6 +836,65 @@ def test_numpy_log_cosh_blocks(dtype):
                                    rtol=rtol, atol=1e-300)
 
 
+# d = 0 exactly is where log cosh curves most (a perfect fit) and where autodiff through |d|
+# would give a second derivative of 0.
+_LOG_COSH_SMOOTH = np.array([0.0, -0.0, 1e-30, -1e-8, 3e-4, 0.5, -1.0, 3.0, -39.9, 41.0, 100.0])
+
+
+def _sech2(d):
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(d) ** 2
+
+
+@pytest.mark.needs("torch")
+# torch's forward mode scripts its decompositions on first use (torch 2.13): not ours
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_torch_log_cosh_second_derivative():
+    """Eager create_graph, torch.func.hessian (forward over reverse) and jacrev twice:
+    the second derivative of log cosh is sech^2 (float64 NumPy), at 0 too."""
+    import torch
+
+    d = torch.tensor(_LOG_COSH_SMOOTH, dtype=torch.float64)
+    zero = torch.zeros_like(d)
+
+    def f(x):
+        return arrayloss.log_cosh_loss(x, zero, reduction="sum")
+
+    want = _sech2(_LOG_COSH_SMOOTH)
+    x = d.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(g.detach().numpy(), np.tanh(_LOG_COSH_SMOOTH), rtol=1e-14)
+    for hess in (h, torch.func.hessian(f)(d).diagonal(),
+                 torch.func.jacrev(torch.func.jacrev(f))(d).diagonal()):
+        # 1 - tanh^2 is 0 once tanh rounds to 1: absolute error 1e-34 where sech^2 is tiny
+        np.testing.assert_allclose(hess.numpy(), want, rtol=1e-13, atol=1e-16)
+    _, t = torch.func.jvp(f, (d,), (torch.ones_like(d),))
+    np.testing.assert_allclose(float(t), np.tanh(_LOG_COSH_SMOOTH).sum(), rtol=1e-14)
+
+
+@pytest.mark.needs("jax")
+def test_jax_log_cosh_second_derivative():
+    """jax.hessian (eager and jitted) and the forward-mode tangent: sech^2 and tanh, at 0
+    too, float64 and float32 (where JAX's derivative of tanh, 1 - tanh^2, cancels: 6e-6
+    relative at d = 3)."""
+    import jax
+    import jax.numpy as jnp
+
+    for dtype, rtol in (("float64", 1e-13), ("float32", 2e-5)):
+        d = jnp.asarray(_LOG_COSH_SMOOTH, dtype=dtype)
+
+        def f(x):
+            return arrayloss.log_cosh_loss(x, jnp.zeros_like(x), reduction="sum")
+
+        want = _sech2(_LOG_COSH_SMOOTH.astype(dtype).astype(np.float64))
+        for hess in (jax.hessian(f)(d), jax.jit(jax.hessian(f))(d)):
+            np.testing.assert_allclose(np.diag(np.asarray(hess, np.float64)), want,
+                                       rtol=rtol, atol=1e-16 if dtype == "float64" else 1e-12)
+        _, t = jax.jvp(f, (d,), (jnp.ones_like(d),))
+        np.testing.assert_allclose(float(t), np.tanh(_LOG_COSH_SMOOTH).sum(), rtol=rtol)
+
+
 @pytest.mark.needs("torch")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_log_cosh_value_and_tanh_gradient(dtype):

@@ -209,6 +209,37 @@ def test_backward_twice_through_a_retained_graph():
         torch.testing.assert_close(g2, r, rtol=1e-10, atol=1e-12)
 
 
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_chunked_kernel_is_first_order_and_says_so(reduction):
+    """The chunked kernel's hand-written gradient: under create_graph (a gradient penalty)
+    the first gradients are torch's, and differentiating them again raises naming the loss,
+    eagerly and under torch.func, instead of treating the forward pass's saved gradients as
+    constants (a silently wrong second derivative)."""
+    x, w, b, t, cw = (torch.from_numpy(a) for a in _data())
+    args = [a.clone().requires_grad_(True) for a in (x, w, b)]
+    ref = F.cross_entropy(F.linear(*args), t, weight=cw, reduction=reduction)
+    cot = torch.linspace(0.5, 1.5, ref.numel(), dtype=ref.dtype).reshape(ref.shape)
+    ref_g = torch.autograd.grad((ref * cot).sum(), args)
+
+    def loss(x, w, b):
+        return al.linear_cross_entropy(x, w, t, linear_bias=b, weight=cw, chunk_size=8,
+                                       reduction=reduction)
+
+    got = torch.autograd.grad((loss(*args) * cot).sum(), args, create_graph=True)
+    for g, r in zip(got, ref_g):
+        torch.testing.assert_close(g.detach(), r, rtol=1e-10, atol=1e-12)
+    penalty = sum((g * g).sum() for g in got)
+    message = r"^linear_cross_entropy: the second derivative is not implemented"
+    with pytest.raises(RuntimeError, match=message):
+        torch.autograd.grad(penalty, args, retain_graph=True)
+    with pytest.raises(RuntimeError, match=message):
+        penalty.backward()
+    with pytest.raises(RuntimeError, match=message):
+        torch.func.grad(lambda x: torch.func.grad(
+            lambda x: (loss(x, w, b) * cot).sum())(x).pow(2).sum())(x)
+
+
 # -- class-probability targets (torch's reference path) -------------------------------------
 
 

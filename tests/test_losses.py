@@ -15,6 +15,7 @@ from arrayloss.testing import force_generic
 from tests._harness import (
     assert_result,
     convert,
+    cotangent,
     differentiable_positions,
     loss_grads,
     reference_grads,
@@ -250,3 +251,110 @@ def test_class_wrapper_equals_function(info):
         np.testing.assert_array_equal(obj(*sample.args), info.func(*sample.args, **sample.kwargs))
     with pytest.raises(TypeError, match=rf"{spec.class_name}: unknown option"):
         cls(not_an_option=1)
+
+
+def _reference_hvp(info, sample, pos, cot, vs):
+    """torch double backward of the float64 reference: d/dx <grad sum(ref * cot), v>, or None
+    where torch's own kernels have no second derivative."""
+    import torch
+
+    from tests._harness import _to_torch
+
+    args = [_to_torch(a, requires_grad=i in pos) for i, a in enumerate(sample.args)]
+    xs = [args[i] for i in pos]
+    try:
+        out = info.ref(*args, **{k: _to_torch(v) for k, v in sample.kwargs.items()})
+        gs = torch.autograd.grad((out * torch.from_numpy(cot)).sum(), xs, create_graph=True,
+                                 allow_unused=True)
+        inner = sum((g * torch.from_numpy(v)).sum() for g, v in zip(gs, vs)
+                    if g is not None and g.requires_grad)
+        if not torch.is_tensor(inner):  # every first derivative is constant
+            return [np.zeros(v.shape) for v in vs]
+        hv = torch.autograd.grad(inner, xs, allow_unused=True)
+    except RuntimeError:
+        return None
+    return [np.zeros(v.shape) if h is None else h.double().numpy(force=True)
+            for h, v in zip(hv, vs)]
+
+
+def _backend_hvp(info, backend, args, kwargs, pos, cot, vs):
+    """The same product by the backend's own autodiff (eager torch create_graph, or JAX
+    reverse over reverse); a first derivative that is constant (no graph) counts as 0."""
+    if backend.name.startswith("torch"):
+        import torch
+
+        targs = list(args)
+        for i in pos:
+            targs[i] = targs[i].detach().requires_grad_(True)
+        xs = [targs[i] for i in pos]
+        out = info.func(*targs, **kwargs)
+        gs = torch.autograd.grad((out * torch.as_tensor(cot)).sum(), xs, create_graph=True,
+                                 allow_unused=True)
+        inner = sum((g * torch.as_tensor(v)).sum() for g, v in zip(gs, vs)
+                    if g is not None and g.requires_grad)
+        if not torch.is_tensor(inner):
+            return [np.zeros(v.shape) for v in vs]
+        hv = torch.autograd.grad(inner, xs, allow_unused=True)
+        return [np.zeros(v.shape) if h is None or h._is_zerotensor() else backend.to_numpy(h)
+                for h, v in zip(hv, vs)]
+    import jax
+    import jax.numpy as jnp
+
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(pos, diff):
+            full[i] = d
+        return jnp.sum(info.func(*full, **kwargs) * jnp.asarray(cot))
+
+    def inner(*diff):
+        gs = jax.grad(f, argnums=tuple(range(len(pos))))(*diff)
+        return sum(jnp.sum(g * jnp.asarray(v)) for g, v in zip(gs, vs))
+
+    hv = jax.jit(jax.grad(inner, argnums=tuple(range(len(pos)))))(*[args[i] for i in pos])
+    return [backend.to_numpy(h) for h in hv]
+
+
+# Losses whose hand-written gradients (the chunked kernels) are first order only: where one is
+# used, differentiating twice must raise, naming the loss, never drop the second derivative.
+FIRST_ORDER_ONLY = {"linear_cross_entropy": ("torch",)}
+
+
+@pytest.mark.backends("torch,jax")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_second_order_matches_reference(info, backend):
+    """Hessian-vector products (float64, the default path) against torch's double backward
+    of the reference, for the first two kinds of differentiable sample."""
+    skip_if(info, f"grad-{backend.name}")
+    if not info.ref_grad:
+        pytest.skip(f"{info.name}: reference ({info.provenance}) is not differentiable by torch")
+    checked = 0
+    rng = rng_for(info.name, "hvp")
+    firsts = {}  # the first two kinds of sample (a reference's double backward is not
+    for s in info.expanded_samples(rng):  # accurate at the extremes: cosh(166) squared)
+        if s.grad and len(firsts) < 2:
+            firsts.setdefault(s.desc, s)
+    for sample in firsts.values():
+        pos = differentiable_positions(info, sample)
+        if not pos:
+            continue
+        cot = cotangent(reference_value(info, sample).shape)
+        vs = [rng.standard_normal(np.shape(sample.args[i])) for i in pos]
+        expected = _reference_hvp(info, sample, pos, cot, vs)
+        if expected is None:
+            continue
+        args, kwargs = convert(sample, backend, "float64")
+        try:
+            got = _backend_hvp(info, backend, args, kwargs, pos, cot, vs)
+        except RuntimeError as e:
+            if backend.name not in FIRST_ORDER_ONLY.get(info.name, ()):
+                raise
+            assert str(e).startswith(f"{info.name}: the second derivative is not implemented")
+            checked += 1
+            continue
+        for i, g, e in zip(pos, got, expected):
+            np.testing.assert_allclose(
+                g, e, rtol=1e-6, atol=1e-8 * (1 + float(np.max(np.abs(e), initial=0.0))),
+                err_msg=f"HVP of {info.name} / arg{i}, {sample!r} on {backend}")
+        checked += 1
+    if not checked:
+        pytest.skip(f"{info.name}: the reference has no second derivative")

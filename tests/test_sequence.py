@@ -227,3 +227,21 @@ class _null:
 
     def __exit__(self, *a):
         return False
+
+
+def test_ctc_torch_kernel_path_is_first_order():
+    """torch's CTC kernels have no second derivative: under create_graph the first gradient
+    is the same, and differentiating it again raises naming the loss (torch's own F.ctc_loss
+    raises too), instead of a detached gradient whose second derivative would be missing."""
+    logits, tg, il, tl = _case(13)
+    lp = torch.tensor(logits).log_softmax(2).detach().requires_grad_(True)
+    args = (torch.tensor(tg), torch.tensor(il), torch.tensor(tl))
+    (g_plain,) = torch.autograd.grad(ctc_loss(lp, *args), lp)
+    (g,) = torch.autograd.grad(ctc_loss(lp, *args), lp, create_graph=True)
+    torch.testing.assert_close(g.detach(), g_plain, rtol=0, atol=0)
+    ref = torch.nn.functional.ctc_loss(lp, *args)
+    (g_ref,) = torch.autograd.grad(ref, lp, create_graph=True)
+    with pytest.raises(RuntimeError, match=r"^ctc_loss: the second derivative is not implemented"):
+        torch.autograd.grad((g * g).sum(), lp)
+    with pytest.raises(RuntimeError):  # torch's own kernel
+        torch.autograd.grad((g_ref * g_ref).sum(), lp)

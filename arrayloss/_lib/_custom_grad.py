@@ -54,6 +54,7 @@ class GradientSpec(NamedTuple):
     n_diff: int
     n_out: int
     handoff: bool
+    name: str  # the loss, for errors (key[0] when it is a string)
 
     def value(self, *arrays: Any) -> tuple[Any, ...]:
         """The outputs of a call that takes no gradient: ``primal``, else ``forward``'s."""
@@ -135,6 +136,7 @@ def custom_gradient(
     fn = _CACHE.get(ck)
     if fn is None:
         prime_natives(xp)
-        spec = GradientSpec(forward, backward, primal, n_diff, n_out, handoff)
+        label = key[0] if isinstance(key, tuple) and key and isinstance(key[0], str) else "loss"
+        spec = GradientSpec(forward, backward, primal, n_diff, n_out, handoff, label)
         fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(spec, ck)
     return fn

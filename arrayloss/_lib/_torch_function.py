@@ -14,9 +14,9 @@ from typing import Any
 import torch
 
 from ._custom_grad import GradientSpec
-from ._primitives import _LOG_COSH_CLIP
+from ._primitives import _LOG_COSH_CLIP, _generic_log_cosh
 
-__all__ = ["PAIRS", "CustomFunction"]
+__all__ = ["PAIRS", "CustomFunction", "first_order_only"]
 
 # key -> the configuration's GradientSpec, filled by custom_gradient.
 PAIRS: dict[Any, GradientSpec] = {}
@@ -72,8 +72,50 @@ class CustomFunction(torch.autograd.Function):
             torch.zeros(shape, dtype=dtype, device=dev) if g is None else g
             for g, (shape, dtype, dev) in zip(gs, ctx.out_like)
         )
-        grads = spec.backward(tuple(saved[: ctx.n_in]), extra, gs)
+        if not torch.is_grad_enabled():
+            grads = spec.backward(tuple(saved[: ctx.n_in]), extra, gs)
+        else:  # create_graph: the extras are constants to autograd, so say it is first order
+            with torch.no_grad():
+                grads = spec.backward(tuple(saved[: ctx.n_in]), extra, gs)
+            grads = first_order_only(spec.name, grads, tuple(saved[: ctx.n_in]))
         return (None, *grads, *([None] * (ctx.n_in - spec.n_diff)))
+
+
+class _FirstOrderOnly(torch.autograd.Function):
+    """``apply(name, grad, *inputs)``: ``grad`` itself, recorded as a function of ``inputs``
+    whose derivative raises, naming ``name``."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(name: str, grad: torch.Tensor, *inputs: torch.Tensor) -> Any:
+        return grad.view_as(grad)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        ctx.name = inputs[0]
+
+    @staticmethod
+    def backward(ctx: Any, *gs: Any) -> Any:
+        raise RuntimeError(
+            f"{ctx.name}: the second derivative is not implemented (the gradient is "
+            "hand-written and first order only); differentiate it once"
+        )
+
+
+def first_order_only(name: str, grads: tuple[Any, ...], inputs: tuple[Any, ...]) -> Any:
+    """``grads`` (computed without a graph) as functions of ``inputs`` in a ``create_graph``
+    graph, whose derivative raises, naming ``name``: a second derivative must not be
+    silently missing. (``torch.autograd.function.once_differentiable`` detaches them unless
+    the incoming gradient requires grad, and its error node hangs off fresh leaves that
+    ``autograd.grad(..., inputs)`` never reaches.)"""
+    inputs = tuple(a for a in inputs if isinstance(a, torch.Tensor) and a.requires_grad)
+    if not inputs:
+        return grads
+    return tuple(
+        None if g is None else _FirstOrderOnly.apply(name, g, *inputs)  # type: ignore[no-untyped-call]
+        for g in grads
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,8 +153,9 @@ class LogCosh(torch.autograd.Function):
     runs ``log1p(2 sinh^2(c / 2))`` in place, block by block, so its elementwise steps stay in
     cache (one read of ``d``, one write of the result, instead of a pass over memory per
     step and a fresh array per step). When a gradient is wanted, the forward also writes
-    ``tanh(d)`` from its own ``sinh``, saved in place of ``d``: torch's CPU ``tanh`` took
-    320 us at 256k float32 elements (``exp`` 105), the backward is now one product. The
+    ``tanh(d)`` from its own ``sinh``: torch's CPU ``tanh`` took 320 us at 256k float32
+    elements (``exp`` 105), the backward is now one product (under ``create_graph`` it is
+    ``g * tanh(d)`` instead, so the second derivative ``sech^2`` is autograd's). The
     ``sinh`` form replaced ``exp``, ``expm1`` and ``log1p`` (fastest of 300 interleaved at
     (256, 1000) float32: forward 706 -> 523 us; 10^7: 42.9 -> 36.8 ms)."""
 
@@ -130,14 +173,48 @@ class LogCosh(torch.autograd.Function):
                 flat_out[start:stop],
                 None if flat_th is None else flat_th[start:stop],
             )
-        ctx.save_for_backward(th)
+        ctx.save_for_backward(th, d)
         return out
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-        (th,) = ctx.saved_tensors
+        th, d = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: a gradient that autograd can differentiate
+            return g * torch.tanh(d)
         grad: torch.Tensor = g * th
         return grad
+
+
+class LogCoshTransformed(torch.autograd.Function):
+    """``log cosh(d)`` under ``torch.func`` transforms: the generic formula (of ``|d|``) as
+    the value, ``tanh(d)`` as the derivative in both modes, so that a second derivative
+    (``hessian``, ``jacrev(jacrev)``) is tanh's, ``1 - tanh^2``, everywhere (through
+    ``|d|``, autodiff's is 0 at ``d = 0`` exactly, where the loss curves most: a perfect
+    fit). Not under ``torch.compile``: Dynamo does not trace a custom ``jvp`` (and compiled
+    graphs have no double backward), so it keeps the generic formula."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(d: torch.Tensor) -> Any:
+        from array_api_compat import torch as xp
+
+        return _generic_log_cosh(d, xp=xp)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        ctx.save_for_backward(inputs[0])
+        ctx.save_for_forward(inputs[0])
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (d,) = ctx.saved_tensors
+        return g * torch.tanh(d)
+
+    @staticmethod
+    def jvp(ctx: Any, t: torch.Tensor) -> torch.Tensor:  # forward mode (jacfwd, hessian)
+        (d,) = ctx.saved_tensors
+        return t * torch.tanh(d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,8 +253,11 @@ class CTC(torch.autograd.Function):
         return torch.where(finite, nll, 0.0) if zero_infinity else nll
 
     @staticmethod
-    @torch.autograd.function.once_differentiable  # type: ignore[untyped-decorator]
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                (grad, *rest) = CTC.backward(ctx, g)
+            return (*first_order_only("ctc_loss", (grad,), (ctx.saved_tensors[0], g)), *rest)
         lp, targets, il, tl, nll, alpha, finite = ctx.saved_tensors
         g = torch.where(finite, g, 0.0)  # no alignment: no gradient
         # zero_infinity=True: the kernel's zero (not NaN) for an infinite loss
