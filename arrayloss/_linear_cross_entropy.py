@@ -494,7 +494,10 @@ def linear_cross_entropy(
     never overflows) and the backward pass recomputes the chunk's logits. The gradient is
     written by hand (a ``torch.autograd.Function`` on torch, a ``jax.custom_vjp`` on JAX;
     backward twice through a retained torch graph works, the second pass recomputes): exact for
-    first derivatives; higher derivatives are not supported. On JAX the chunk loop is a
+    first derivatives. On torch it is first order only: differentiating the gradient again
+    (``create_graph``, ``torch.func``) raises a ``RuntimeError`` naming the loss; on JAX the
+    second derivative is autodiff's through the hand-written backward pass, and equals
+    torch's double backward of the unchunked formula. On JAX the chunk loop is a
     ``lax.scan``, so the function jits. float16/bfloat16 are computed in float32.
 
     Class-probability targets (which torch takes on its unchunked reference path only) are

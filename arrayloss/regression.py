@@ -417,7 +417,10 @@ def log_cosh_loss(
     One expression without a branch (``where``): XLA on CPU fuses it into the reduction
     (a select stops that fusion: the earlier two-branch form ran 1.6x slower than optax
     under ``jax.jit``); eager torch runs it in place, block by block in cache, with the
-    gradient :math:`\tanh(d)` written out (the ``log_cosh`` primitive). Keras equivalent:
+    gradient :math:`\tanh(d)` written out (the ``log_cosh`` primitive). On eager torch,
+    ``torch.func`` and JAX the derivative is :math:`\tanh(d)` by hand, not autodiff through :math:`|d|`, so the
+    second derivative is :math:`\operatorname{sech}^2 d` everywhere, 1 at :math:`d = 0`
+    (through :math:`|d|` it would be 0 there). Keras equivalent:
     ``keras.losses.LogCosh`` (a mean over the last axis, equal for ``reduction="mean"``);
     optax: ``optax.losses.log_cosh``.
 
