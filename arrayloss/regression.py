@@ -418,9 +418,10 @@ def log_cosh_loss(
     (a select stops that fusion: the earlier two-branch form ran 1.6x slower than optax
     under ``jax.jit``); eager torch runs it in place, block by block in cache, with the
     gradient :math:`\tanh(d)` written out (the ``log_cosh`` primitive). On eager torch,
-    ``torch.func`` and JAX the derivative is :math:`\tanh(d)` by hand, not autodiff through :math:`|d|`, so the
-    second derivative is :math:`\operatorname{sech}^2 d` everywhere, 1 at :math:`d = 0`
-    (through :math:`|d|` it would be 0 there). Keras equivalent:
+    ``torch.func`` and JAX the derivative is :math:`\tanh(d)` by hand, not autodiff
+    through :math:`|d|`, so the second derivative is :math:`\operatorname{sech}^2 d`
+    everywhere, 1 at :math:`d = 0` (through :math:`|d|` it would be 0 there). Keras
+    equivalent:
     ``keras.losses.LogCosh`` (a mean over the last axis, equal for ``reduction="mean"``);
     optax: ``optax.losses.log_cosh``.
 
@@ -623,7 +624,12 @@ def msle_loss(
 
     Notes
     -----
-    Keras equivalent: ``keras.losses.MeanSquaredLogarithmicError``.
+    Keras equivalent: ``keras.losses.MeanSquaredLogarithmicError``. Under ``jax.jit`` and
+    on large eager CPU torch arrays the elements are computed as
+    :math:`\operatorname{log1p}(|a - b| / (1 + \min(a, b)))^2` of the clamped pair: one
+    log1p, and no cancellation when the two are close (torch runs it block by block in
+    cache, with the derivative written in the forward pass). The gradient below ``eps`` is
+    0, and at ``eps`` it is the full derivative (a clamp's).
 
     Examples
     --------

@@ -607,6 +607,81 @@ def test_squared_log1p_diff_jitted_accuracy_and_gradient():
     np.testing.assert_allclose(np.asarray(jx), want_x * t, rtol=2e-5, atol=1e-12)
 
 
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_squared_log1p_diff_blocks_accuracy_and_gradients(dtype, monkeypatch):
+    """Eager torch runs msle's elements as one log1p, block by block, with the gradient
+    written in the forward pass: close pairs at every scale across a block boundary keep
+    their relative accuracy (float32: 2e-6), a strided input, the gradient with pairs on
+    both sides of the floor and exactly at it (a clamp's: full), the second derivative
+    under create_graph, and a target that requires grad (both gradients), against the
+    float64 formula. (The size thresholds set to 0, so that small arrays take the blocks.)"""
+    import torch
+
+    from arrayloss._lib import _torch_function
+
+    monkeypatch.setattr(_torch_function, "MSLE_MIN_GRAD", 0)
+    monkeypatch.setattr(_torch_function, "MSLE_MIN_VALUE", 0)
+
+    dt = getattr(torch, dtype)
+    rng = rng_for("squared_log1p_diff_torch")
+    scale = np.repeat([1e-6, 1e-3, 1.0, 1e3, 1e20], 110_000)  # 550k: three blocks
+    a = rng.uniform(0.5, 1.0, scale.size) * scale
+    b = np.abs(a * (1 + rng.choice([1e-6, 1e-4, 1e-1], a.size) * rng.standard_normal(a.size)))
+    a, b = a.astype(dtype), b.astype(dtype)
+    floor = 1e-7
+    fl = float(np.asarray(floor, dtype))
+
+    def want(u, v):  # long double, and log1p(a) - log1p(b) = log1p((a - b) / (1 + b))
+        u = np.maximum(u.astype(np.longdouble), fl)  # exactly: no cancellation
+        v = np.maximum(v.astype(np.longdouble), fl)
+        d = np.log1p((u - v) / (1 + v))
+        return (d * d).astype(np.float64)
+
+    rtol = 2e-6 if dtype == "float32" else 1e-10
+    for u, v in ((a, b), (a[::3], b[::3])):
+        got = P.squared_log1p_diff(torch.from_numpy(u), torch.from_numpy(v), floor=floor,
+                                   xp=torch)
+        np.testing.assert_allclose(got.double().numpy(), want(u, v), rtol=rtol, atol=0)
+    x = np.array([1e-9, 0.0, fl, 0.3, 2.0, 7.5, 1.0, -2.0], dtype)
+    y = np.array([0.5, 1e-9, 0.4, 0.3001, 1.0, 1e-9, 1e-9, 3.0], dtype)
+    x64, y64 = x.astype(np.longdouble), y.astype(np.longdouble)
+    cx, cy = np.maximum(x64, fl), np.maximum(y64, fl)
+    dd = np.log1p((cx - cy) / (1 + cy))
+    want_x = np.where(x64 >= fl, 2 * dd / (1 + cx), 0)
+    want_xx = np.where(x64 >= fl, 2 * (1 - dd) / (1 + cx) ** 2, 0)
+    want_y = np.where(y64 >= fl, -2 * dd / (1 + cy), 0)
+    want_x, want_xx, want_y = (w.astype(np.float64) for w in (want_x, want_xx, want_y))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y, dtype=dt)
+    out = P.squared_log1p_diff(tx, ty, floor=floor, xp=torch)
+    assert type(out.grad_fn).__name__ == "SquaredLog1pDiffBackward"  # the block kernel
+    (gx,) = torch.autograd.grad(out.sum(), tx)
+    grtol = 2e-5 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(gx.double().numpy(), want_x, rtol=grtol, atol=1e-12)
+    (gx,) = torch.autograd.grad(P.squared_log1p_diff(tx, ty, floor=floor, xp=torch).sum(), tx,
+                                create_graph=True)
+    (hx,) = torch.autograd.grad(gx.sum(), tx)
+    np.testing.assert_allclose(gx.detach().double().numpy(), want_x, rtol=grtol, atol=1e-12)
+    np.testing.assert_allclose(hx.double().numpy(), want_xx, rtol=grtol, atol=1e-12)
+    ty.requires_grad_(True)
+    gx, gy = torch.autograd.grad(P.squared_log1p_diff(tx, ty, floor=floor, xp=torch).sum(),
+                                 (tx, ty))
+    np.testing.assert_allclose(gx.double().numpy(), want_x, rtol=grtol, atol=1e-12)
+    np.testing.assert_allclose(gy.double().numpy(), want_y, rtol=grtol, atol=1e-12)
+    # the generic formula (small arrays) has the same gradient, at the floor too (a clip);
+    # its two log1p cancel at the close pair (index 3), so that one is looser there
+    monkeypatch.setattr(_torch_function, "MSLE_MIN_GRAD", 1 << 40)
+    out = P.squared_log1p_diff(tx, ty, floor=floor, xp=torch)
+    assert type(out.grad_fn).__name__ != "SquaredLog1pDiffBackward"
+    gx, gy = torch.autograd.grad(out.sum(), (tx, ty))
+    loose = 2e-3 if dtype == "float32" else 1e-11
+    for got, w in ((gx, want_x), (gy, want_y)):
+        np.testing.assert_allclose(got.double().numpy(), w, rtol=loose, atol=1e-12)
+        np.testing.assert_allclose(np.delete(got.double().numpy(), 3), np.delete(w, 3),
+                                   rtol=grtol, atol=1e-12)
+
+
 @pytest.mark.needs("jax")
 def test_sum_ratio_jitted_value_and_gradient():
     """Under jax.jit the pair is one stacked reduction: value and both gradients against the

@@ -292,9 +292,9 @@ def _generic_squared_log1p_diff(a: Any, b: Any, /, *, floor: float, xp: Any) -> 
     ``log1p(|a - b| / (1 + min(a, b)))^2`` of the clamped pair: one transcendental, not two
     (XLA's CPU log1p is the costly part of the fused loop), no cancellation when ``a`` is
     close to ``b``, inf for one infinite argument (the smaller one is the divisor), and a
-    gradient of one division and one mask (the clamp's gradient is 1 from ``floor`` up)."""
-    lo = xp.asarray(floor, dtype=a.dtype)
-    d = xp.log1p(xp.maximum(a, lo)) - xp.log1p(xp.maximum(b, lo))
+    gradient of one division and one mask (the clamp's gradient is 1 from ``floor`` up; a
+    clip here too: torch's ``maximum`` would halve it at ``a == floor``)."""
+    d = xp.log1p(xp.clip(a, floor)) - xp.log1p(xp.clip(b, floor))
     return d * d
 
 
@@ -343,7 +343,8 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         lo, hi = torch.aminmax(x)  # one pass instead of min and max
         return int(lo), int(hi)
 
-    from ._torch_function import LogCosh, LogCoshTransformed
+    from . import _torch_function
+    from ._torch_function import LogCosh, LogCoshTransformed, SquaredLog1pDiff
 
     read: dict[bool, Any] = {}  # all_signs' answers once read (made eagerly, on first use)
 
@@ -371,6 +372,23 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         if transforms() is not None or wrapped(d):
             return LogCoshTransformed.apply(d)  # type: ignore[no-untyped-call]
         return LogCosh.apply(d)  # type: ignore[no-untyped-call]
+
+    def squared_log1p_diff_(a: Any, b: Any, /, *, floor: float, xp: Any) -> Any:
+        grad = torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)
+        if (
+            a.numel()
+            >= (_torch_function.MSLE_MIN_GRAD if grad else _torch_function.MSLE_MIN_VALUE)
+            and eager()
+            and a.device.type == "cpu"  # a block loop is for caches, not GPU launches
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and a.is_floating_point()
+            and b.device == a.device
+            and not wrapped(a)
+            and not wrapped(b)
+        ):
+            return SquaredLog1pDiff.apply(a, b, floor)  # type: ignore[no-untyped-call]
+        return _generic_squared_log1p_diff(a, b, floor=floor, xp=xp)
 
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
     transforms = torch._C._functorch.peek_interpreter_stack
@@ -440,6 +458,7 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
         "scratch": scratch_,
         "matmul_into": matmul_into_,
         "log_cosh": log_cosh_,
+        "squared_log1p_diff": squared_log1p_diff_,
         "all_signs": all_signs_,
         "exp_shifted_owned": lambda z, m, /, *, xp: (
             z.sub_(m).exp_() if owned(z, m) else torch.exp(z - m)

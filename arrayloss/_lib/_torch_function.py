@@ -218,6 +218,101 @@ class LogCoshTransformed(torch.autograd.Function):
 
 
 # ---------------------------------------------------------------------------------------------
+# msle's elements for eager torch: one log1p, in place and block by block
+# ---------------------------------------------------------------------------------------------
+
+# Elements per block (1 MiB of float32; the fastest of 32k..256k at 10^7 elements, within L3).
+_MSLE_BLOCK = 1 << 18
+# The smallest sizes that take the block loop: with a gradient, where the written derivative
+# beats autograd's saved intermediates (64k elements: 0.52 against 0.61 ms forward +
+# backward; at 80 elements the Function's dispatches cost 50 us more), and without one,
+# where cache blocking beats the generic formula's six kernels (its forward is faster up
+# to about 1M elements: 1.7 against 2.0 ms at 1M, 4.5 against 3.6 at 2M).
+MSLE_MIN_GRAD = 1 << 16
+MSLE_MIN_VALUE = 1 << 21
+
+
+def _squared_log1p_diff_into(
+    a: torch.Tensor, b: torch.Tensor, floor: float, out: torch.Tensor,
+    ga: torch.Tensor | None, gb: torch.Tensor | None, s: tuple[torch.Tensor, ...],
+) -> None:
+    """``out = r^2``, ``r = log1p(|ca - cb| / (1 + min(ca, cb)))`` for ``ca = max(a, floor)``
+    and ``cb = max(b, floor)`` (``r = |log1p(ca) - log1p(cb)|``, from one log1p and
+    without its cancellation); with ``ga`` (``gb``), also the derivative with respect to
+    ``a`` (``b``), ``2 sign(ca - cb) r / (1 + ca)`` where ``a >= floor`` and 0 below (a
+    clamp's; ``-... / (1 + cb)`` for ``b``). ``s``: three scratch blocks."""
+    ca, cb, m = s
+    torch.clamp(a, min=floor, out=ca)
+    torch.clamp(b, min=floor, out=cb)
+    torch.sub(ca, cb, out=out)
+    t = ga if ga is not None else gb
+    if t is not None:
+        torch.sign(out, out=t)
+    torch.minimum(ca, cb, out=m).add_(1)
+    out.abs_().div_(m).log1p_()
+    if t is not None:
+        t.mul_(out).mul_(2)  # 2 sign(u) r
+        if gb is not None:
+            torch.div(t, cb.add_(1), out=gb).neg_().masked_fill_(b < floor, 0)
+        if ga is not None:
+            ga.div_(ca.add_(1)).masked_fill_(a < floor, 0)
+    out.mul_(out)
+
+
+class SquaredLog1pDiff(torch.autograd.Function):
+    """``(log1p(max(a, floor)) - log1p(max(b, floor)))^2`` elementwise for eager CPU
+    tensors of one shape and dtype (from ``MSLE_MIN_GRAD`` / ``MSLE_MIN_VALUE`` elements on:
+    below, the generic formula is faster). As ``LogCosh``: block by block in cache, one read of
+    each input and one write of the result, and the derivatives written in the forward pass
+    when they are wanted (the backward is then one product each). At (8192, 1280) float32,
+    fastest of 15 against the generic two-log1p formula: forward 87 -> 33 ms, forward +
+    backward 199 -> 84 ms (Keras: 116 and 206); at (256, 1000) forward + backward 1.23 ->
+    0.97 ms. Under ``create_graph`` the backward is the
+    formula's derivative in torch ops, so a second derivative is autograd's."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor, floor: float) -> torch.Tensor:
+        out = torch.empty_like(a, memory_format=torch.contiguous_format)
+        want_a, want_b = ctx.needs_input_grad[:2]
+        ga = torch.empty_like(out) if want_a else None
+        gb = torch.empty_like(out) if want_b else None
+        fa, fb, fo = a.reshape(-1), b.reshape(-1), out.view(-1)
+        fga = None if ga is None else ga.view(-1)
+        fgb = None if gb is None else gb.view(-1)
+        n = fa.numel()
+        scratch = torch.empty((3, min(n, _MSLE_BLOCK)), dtype=a.dtype)
+        for start in range(0, n, _MSLE_BLOCK):
+            stop = min(start + _MSLE_BLOCK, n)
+            _squared_log1p_diff_into(
+                fa[start:stop], fb[start:stop], floor, fo[start:stop],
+                None if fga is None else fga[start:stop],
+                None if fgb is None else fgb[start:stop],
+                tuple(scratch[:, : stop - start]),
+            )
+        ctx.floor = floor
+        ctx.save_for_backward(ga, gb, a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, Any, None]:
+        ga, gb, a, b = ctx.saved_tensors
+        if not torch.is_grad_enabled():
+            return (None if ga is None else g * ga), (None if gb is None else g * gb), None
+        # create_graph: gradients autograd can differentiate, with the value of the
+        # one-log1p form (log1p(ca) - log1p(cb) cancels for close pairs) and the derivative
+        # of the two-log1p one (the other's second derivative is 0 at a tie)
+        floor = ctx.floor
+        ca, cb = torch.clamp(a, min=floor), torch.clamp(b, min=floor)
+        d = torch.log1p(ca) - torch.log1p(cb)
+        u = ca - cb
+        exact = torch.sign(u) * torch.log1p(u.abs() / (1 + torch.minimum(ca, cb)))
+        d2 = 2 * (d + (exact - d).detach()) * g
+        da = torch.where(a >= floor, d2 / (1 + ca), 0) if ctx.needs_input_grad[0] else None
+        db = torch.where(b >= floor, -d2 / (1 + cb), 0) if ctx.needs_input_grad[1] else None
+        return da, db, None
+
+
+# ---------------------------------------------------------------------------------------------
 # CTC for eager torch: torch's kernels, with the derivative with respect to log_probs
 # ---------------------------------------------------------------------------------------------
 
