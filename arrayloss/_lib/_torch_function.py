@@ -133,7 +133,20 @@ def _log_cosh_into(d: torch.Tensor, out: torch.Tensor, th: torch.Tensor | None) 
     ``log1p`` are three; torch's CPU ``sinh`` costs about one ``exp``). With ``th``, also the
     derivative ``tanh(d) = sign(d) s sqrt(1 + s^2) / (s^2 + 1/2)`` from the same ``s``
     (``tanh c = 2 sinh(c/2) cosh(c/2) / (1 + 2 sinh^2(c/2))``; tanh(40) rounds to 1, as for
-    every larger ``|d|``). One temporary besides the clamp."""
+    every larger ``|d|``). One temporary besides the clamp.
+
+    A block with every ``|d| <= 40`` (the usual case, read by one ``aminmax``) needs no
+    clamp: ``s = sinh(d / 2)`` carries the sign, six kernels instead of nine (fastest of 300
+    at (256, 1000) float32: 456 -> 364 us without a gradient, 626 -> 533 with)."""
+    lo, hi = torch.aminmax(d)
+    if float(lo) >= -_LOG_COSH_CLIP and float(hi) <= _LOG_COSH_CLIP:  # NaN: neither
+        torch.mul(d, 0.5, out=out).sinh_()  # s, signed
+        q = torch.mul(out, out)
+        if th is not None:
+            torch.add(q, 1, out=th).sqrt_().mul_(out)
+            th.div_(torch.add(q, 0.5, out=out))  # s is no longer needed
+        torch.mul(q, 2, out=out).log1p_()
+        return
     torch.abs(d, out=out)
     s = torch.clamp(out, max=_LOG_COSH_CLIP)
     out.sub_(s)  # a - c
