@@ -369,7 +369,9 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
     def log_cosh_(d: Any, /, *, xp: Any) -> Any:
         if torch.compiler.is_compiling() or not d.is_floating_point():
             return _generic_log_cosh(d, xp=xp)
-        if transforms() is not None or wrapped(d):
+        # the block loop (and its per-block aminmax read) is for CPU caches: on a GPU it
+        # would be many launches and a sync per block
+        if d.device.type != "cpu" or transforms() is not None or wrapped(d):
             return LogCoshTransformed.apply(d)  # type: ignore[no-untyped-call]
         return LogCosh.apply(d)  # type: ignore[no-untyped-call]
 

@@ -199,12 +199,12 @@ class LogCosh(torch.autograd.Function):
 
 
 class LogCoshTransformed(torch.autograd.Function):
-    """``log cosh(d)`` under ``torch.func`` transforms: the generic formula (of ``|d|``) as
-    the value, ``tanh(d)`` as the derivative in both modes, so that a second derivative
-    (``hessian``, ``jacrev(jacrev)``) is tanh's, ``1 - tanh^2``, everywhere (through
-    ``|d|``, autodiff's is 0 at ``d = 0`` exactly, where the loss curves most: a perfect
-    fit). Not under ``torch.compile``: Dynamo does not trace a custom ``jvp`` (and compiled
-    graphs have no double backward), so it keeps the generic formula."""
+    """``log cosh(d)`` under ``torch.func`` transforms and on GPUs: the generic formula (of
+    ``|d|``) as the value, ``tanh(d)`` as the derivative in both modes, so that a second
+    derivative (``hessian``, ``jacrev(jacrev)``) is tanh's, ``1 - tanh^2``, everywhere
+    (through ``|d|``, autodiff's is 0 at ``d = 0`` exactly, where the loss curves most: a
+    perfect fit). Not under ``torch.compile``: Dynamo does not trace a custom ``jvp`` (and
+    compiled graphs have no double backward), so it keeps the generic formula."""
 
     generate_vmap_rule = True
 
