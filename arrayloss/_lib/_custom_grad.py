@@ -24,6 +24,11 @@ intermediates are at hand instead of recomputing them (``extra`` then holds them
 may scale it in place: no second copy of the gradients alive); a later backward pass
 through a retained graph gets ``extra=None`` and must recompute it.
 
+Second derivatives: on JAX autodiff differentiates ``backward`` itself (the residuals are
+functions of the inputs); on torch the pair is first order only (``extra`` would be
+constants to autograd), so under ``create_graph`` the gradients are recorded as functions
+of the inputs whose derivative raises a ``RuntimeError`` naming the loss (``key[0]``).
+
 Built functions are cached per ``key`` (the static configuration of the call), so eager
 calls do not rebuild them and ``jax.jit`` sees one function per configuration.
 """
