@@ -139,25 +139,25 @@ def _log_cosh_into(d: torch.Tensor, out: torch.Tensor, th: torch.Tensor | None) 
     clamp: ``s = sinh(d / 2)`` carries the sign, six kernels instead of nine (fastest of 300
     at (256, 1000) float32: 456 -> 364 us without a gradient, 626 -> 533 with)."""
     lo, hi = torch.aminmax(d)
-    if float(lo) >= -_LOG_COSH_CLIP and float(hi) <= _LOG_COSH_CLIP:  # NaN: neither
-        torch.mul(d, 0.5, out=out).sinh_()  # s, signed
-        q = torch.mul(out, out)
-        if th is not None:
-            torch.add(q, 1, out=th).sqrt_().mul_(out)
-            th.div_(torch.add(q, 0.5, out=out))  # s is no longer needed
-        torch.mul(q, 2, out=out).log1p_()
-        return
-    torch.abs(d, out=out)
-    s = torch.clamp(out, max=_LOG_COSH_CLIP)
-    out.sub_(s)  # a - c
-    s.mul_(0.5).sinh_()
+    inside = float(lo) >= -_LOG_COSH_CLIP and float(hi) <= _LOG_COSH_CLIP  # NaN: neither
+    if inside:  # s = sinh(d / 2), signed, in out (no a - c term)
+        s = torch.mul(d, 0.5, out=out)
+    else:
+        torch.abs(d, out=out)
+        s = torch.clamp(out, max=_LOG_COSH_CLIP)
+        out.sub_(s)  # a - c
+        s.mul_(0.5)
+    s.sinh_()
     q = torch.mul(s, s)
     if th is not None:
         torch.add(q, 1, out=th).sqrt_().mul_(s)
         th.div_(torch.add(q, 0.5, out=s))  # s is no longer needed
-        torch.copysign(th, d, out=th)
-    q.mul_(2).log1p_()
-    out.add_(q)
+        if not inside:
+            torch.copysign(th, d, out=th)
+    if inside:
+        torch.mul(q, 2, out=out).log1p_()
+    else:
+        out.add_(q.mul_(2).log1p_())
 
 
 class LogCosh(torch.autograd.Function):
