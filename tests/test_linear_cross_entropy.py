@@ -209,7 +209,6 @@ def test_backward_twice_through_a_retained_graph():
         torch.testing.assert_close(g2, r, rtol=1e-10, atol=1e-12)
 
 
-
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_chunked_kernel_is_first_order_and_says_so(reduction):
     """The chunked kernel's hand-written gradient: under create_graph (a gradient penalty)

@@ -253,50 +253,45 @@ def test_class_wrapper_equals_function(info):
         cls(not_an_option=1)
 
 
-def _reference_hvp(info, sample, pos, cot, vs):
-    """torch double backward of the float64 reference: d/dx <grad sum(ref * cot), v>, or None
-    where torch's own kernels have no second derivative."""
+def _torch_hvp(out, xs, cot, vs, to_numpy):
+    """d/dx <grad sum(out * cot), v> by torch autograd with create_graph, as NumPy; a first
+    derivative that is constant (no graph) counts as 0."""
     import torch
 
+    gs = torch.autograd.grad((out * torch.as_tensor(cot)).sum(), xs, create_graph=True,
+                             allow_unused=True)
+    inner = sum((g * torch.as_tensor(v)).sum() for g, v in zip(gs, vs)
+                if g is not None and g.requires_grad)
+    if not torch.is_tensor(inner):  # every first derivative is constant
+        return [np.zeros(v.shape) for v in vs]
+    hv = torch.autograd.grad(inner, xs, allow_unused=True)
+    return [np.zeros(v.shape) if h is None or h._is_zerotensor() else to_numpy(h)
+            for h, v in zip(hv, vs)]
+
+
+def _reference_hvp(info, sample, pos, cot, vs):
+    """torch double backward of the float64 reference, or None where torch's own kernels
+    have no second derivative."""
     from tests._harness import _to_torch
 
     args = [_to_torch(a, requires_grad=i in pos) for i, a in enumerate(sample.args)]
-    xs = [args[i] for i in pos]
     try:
         out = info.ref(*args, **{k: _to_torch(v) for k, v in sample.kwargs.items()})
-        gs = torch.autograd.grad((out * torch.from_numpy(cot)).sum(), xs, create_graph=True,
-                                 allow_unused=True)
-        inner = sum((g * torch.from_numpy(v)).sum() for g, v in zip(gs, vs)
-                    if g is not None and g.requires_grad)
-        if not torch.is_tensor(inner):  # every first derivative is constant
-            return [np.zeros(v.shape) for v in vs]
-        hv = torch.autograd.grad(inner, xs, allow_unused=True)
+        return _torch_hvp(out, [args[i] for i in pos], cot, vs,
+                          lambda h: h.double().numpy())
     except RuntimeError:
         return None
-    return [np.zeros(v.shape) if h is None else h.double().numpy(force=True)
-            for h, v in zip(hv, vs)]
 
 
 def _backend_hvp(info, backend, args, kwargs, pos, cot, vs):
     """The same product by the backend's own autodiff (eager torch create_graph, or JAX
-    reverse over reverse); a first derivative that is constant (no graph) counts as 0."""
+    reverse over reverse)."""
     if backend.name.startswith("torch"):
-        import torch
-
         targs = list(args)
         for i in pos:
             targs[i] = targs[i].detach().requires_grad_(True)
-        xs = [targs[i] for i in pos]
         out = info.func(*targs, **kwargs)
-        gs = torch.autograd.grad((out * torch.as_tensor(cot)).sum(), xs, create_graph=True,
-                                 allow_unused=True)
-        inner = sum((g * torch.as_tensor(v)).sum() for g, v in zip(gs, vs)
-                    if g is not None and g.requires_grad)
-        if not torch.is_tensor(inner):
-            return [np.zeros(v.shape) for v in vs]
-        hv = torch.autograd.grad(inner, xs, allow_unused=True)
-        return [np.zeros(v.shape) if h is None or h._is_zerotensor() else backend.to_numpy(h)
-                for h, v in zip(hv, vs)]
+        return _torch_hvp(out, [targs[i] for i in pos], cot, vs, backend.to_numpy)
     import jax
     import jax.numpy as jnp
 
