@@ -124,3 +124,72 @@ def test_benchmark_quick_mode(tmp_path: Path) -> None:
     assert "mse_loss" in table and "cross_entropy" in table
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["records"] and all(r["ratio"] > 0 for r in data["records"] if "ratio" in r)
+
+
+def _rec(loss: str, size: str, peer: str, ratio: float, delta_us: float = 0.0, **kw: str) -> dict:
+    backend = kw.get("backend", "jax" if peer in ("optax+jit", "keras(jax)") else "torch")
+    return {
+        "loss": loss, "backend": backend, "size": size, "mode": kw.get("mode", "fwd"),
+        "peer": peer, "variant": kw.get("variant", "arrayloss"), "ratio": ratio,
+        "delta_us": delta_us, "status": "ok",
+    }
+
+
+def test_targets_classifies_misses_over_runs(tmp_path: Path) -> None:
+    """benchmarks/targets.py applies each of the issue's bounds to the rows it covers and
+    tells a miss in every run from a miss in some runs only."""
+    script = ROOT / "benchmarks" / "targets.py"
+    if not script.exists():
+        pytest.skip("benchmarks/ not in this checkout")
+    run_a = [
+        _rec("mse_loss", "large", "torch.F", 1.25),  # T1 miss, both runs
+        _rec("l1_loss", "large", "torch.F", 2.9),  # T1 miss in one run
+        _rec("poisson_nll_loss", "large", "torch.F", 3.0),  # not one of the eight: uncovered
+        _rec("ctc_loss", "tiny", "torch.F", 2.5, delta_us=25.0),  # T2 miss, both runs
+        _rec("cross_entropy", "medium", "optax+jit", 1.1),  # T3 bound is inclusive: met
+        _rec("mse_loss", "large", "keras(jax)", 1.0, mode="fwd+bwd"),  # T4 strict: miss
+        _rec("hinge_loss", "large", "optax+jit", 1.3, variant="arrayloss+jit[labels=signed]"),
+    ]
+    run_b = [
+        _rec("mse_loss", "large", "torch.F", 1.21),
+        _rec("l1_loss", "large", "torch.F", 0.98),
+        _rec("ctc_loss", "tiny", "torch.F", 2.4, delta_us=21.0),
+        _rec("cross_entropy", "medium", "optax+jit", 1.05),
+        _rec("mse_loss", "large", "keras(jax)", 0.99, mode="fwd+bwd"),
+    ]
+    paths = []
+    for name, recs in (("a", run_a), ("b", run_b)):
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps({"quick": False, "records": recs}))
+        paths.append(str(p))
+    out = tmp_path / "targets.md"
+    proc = subprocess.run(
+        [sys.executable, str(script), *paths, "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    sections = {s.split("\n", 1)[0]: s for s in text.split("## ")[1:]}
+    t1, t2, t3, t4 = (next(v for k, v in sections.items() if k.startswith(f"T{i}")) for i in "1234")
+    assert "2 rows; missed in every run: 1; in some runs only: 1." in t1
+    assert "| mse_loss | torch | large | fwd | torch.F | 2/2 | 1.25 | 1.21 |" in t1
+    assert "| l1_loss | torch | large | fwd | torch.F | 1/2 | 2.90 | 0.98 |" in t1
+    assert "poisson" not in text
+    assert "| ctc_loss | torch | tiny | fwd | torch.F | 2/2 | 25.00 | 21.00 |" in t2
+    # a row one run did not time shows "-"; the [labels=signed] variant keeps its name
+    assert "2 rows; missed in every run: 0; in some runs only: 1." in t3
+    assert "| hinge_loss [labels=signed] | jax | large | fwd | optax+jit | 1/2 | 1.30 | - |" in t3
+    assert "| mse_loss | jax | large | fwd+bwd | keras(jax) | 1/2 | 1.00 | 0.99 |" in t4
+
+
+def test_targets_refuses_a_quick_run(tmp_path: Path) -> None:
+    script = ROOT / "benchmarks" / "targets.py"
+    if not script.exists():
+        pytest.skip("benchmarks/ not in this checkout")
+    p = tmp_path / "q.json"
+    p.write_text(json.dumps({"quick": True, "records": []}))
+    proc = subprocess.run(
+        [sys.executable, str(script), str(p), "--out", str(tmp_path / "t.md")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2 and "--quick" in proc.stderr
