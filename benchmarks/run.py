@@ -87,6 +87,13 @@ SAME_FORMULA: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+def row_name(record: dict[str, Any]) -> str:
+    """A record's loss as the tables name it: the loss, plus the keywords of its variant
+    (``hinge_loss [labels=signed]``)."""
+    v = record.get("variant", "")
+    return record["loss"] + (" [" + v.split("[", 1)[1] if "[" in v else "")
+
+
 def variant_of(peer: str, loss: str) -> str:
     """The arrayloss variant timed against ``peer``: ``arrayloss+jit[labels=signed]``."""
     kw = SAME_FORMULA.get((peer, loss))
@@ -352,11 +359,8 @@ def markdown(records: list[dict[str, Any]], info: dict[str, Any], opts: argparse
     ]
     for r in ok:
         bw = f"{r['bw_fraction']:.0%}" if "bw_fraction" in r else "-"
-        loss = r["loss"]
-        if "[" in r.get("variant", ""):
-            loss += " [" + r["variant"].split("[", 1)[1]
         lines.append(
-            f"| {loss} | {r['backend']} | {r['size']} | {r['mode']} | {r['peer']} | "
+            f"| {row_name(r)} | {r['backend']} | {r['size']} | {r['mode']} | {r['peer']} | "
             f"{_fmt_t(r['t_arrayloss'])} | {_fmt_t(r['t_peer'])} | {r['ratio']:.2f}× | "
             f"{r['delta_us']:+.1f} | {bw} |"
         )

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import TARGETS  # the eight losses the issue names
+from run import TARGETS, row_name  # the eight losses the issue names; a row's loss label
 
 ROOT = Path(__file__).resolve().parent
 
@@ -74,12 +74,7 @@ TARGET_LIST = (
 
 
 def _key(r: dict[str, Any]) -> tuple[str, ...]:
-    return (r["loss"] + _variant(r), r["backend"], r["size"], r["mode"], r["peer"])
-
-
-def _variant(r: dict[str, Any]) -> str:
-    v = r.get("variant", "")
-    return " [" + v.split("[", 1)[1] if "[" in v else ""
+    return (row_name(r), r["backend"], r["size"], r["mode"], r["peer"])
 
 
 def _met(t: Target, value: float) -> bool:
