@@ -448,6 +448,39 @@ def test_clamped_log_gradient(lib, generic):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "lib",
+    [pytest.param("torch", marks=pytest.mark.needs("torch")),
+     pytest.param("jax", marks=pytest.mark.needs("jax"))],
+)
+@pytest.mark.parametrize("generic", [False, True], ids=["native", "generic"])
+def test_floor_straight_through(lib, generic):
+    """The value max(x, floor) (NaN kept), the gradient the identity: below the floor too
+    (torch's gaussian_nll_loss clamps its variance under no_grad); the input unchanged."""
+    x = np.array([0.0, 1e-9, 1e-6, 0.5, np.nan])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])  # d/dx sum(w * y) = w
+    want = np.where(np.isnan(x), np.nan, np.maximum(x, 1e-6))
+    with force_generic(generic):
+        if lib == "torch":
+            torch = pytest.importorskip("torch")
+            import array_api_compat.torch as xt
+
+            t = torch.from_numpy(x.copy()).requires_grad_(True)
+            y = P.floor_straight_through(t, floor=1e-6, xp=xt)
+            (y * torch.from_numpy(w)).sum().backward()
+            got, grad = y.detach().numpy(), t.grad.numpy()
+            np.testing.assert_array_equal(t.detach().numpy(), x)
+        else:
+            jax = pytest.importorskip("jax")
+            import jax.numpy as jnp
+
+            f = lambda a: P.floor_straight_through(a, floor=1e-6, xp=jnp)
+            got = np.asarray(f(jnp.asarray(x)))
+            grad = np.asarray(jax.jit(jax.grad(lambda a: jnp.sum(f(a) * w)))(jnp.asarray(x)))
+    np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(grad, w)
+
+
 @pytest.mark.parametrize("values, want", [
     ([0.0, 1.0, 1.0, 0.0], True),
     ([0.0, -0.0, 1.0], True),
@@ -476,19 +509,31 @@ def test_all_zero_or_one(backend, dtype, path, values, want):
     ([-1.0, np.nan], False),
     ([1.0, -np.inf], False),
 ])
-@pytest.mark.parametrize("n", [1, 600], ids=["small", "large"])  # torch: isin up to 512
+# torch reads up to 64 values into Python (P._SMALL_SIGNS), then takes one aminmax up to 2^18
+@pytest.mark.parametrize("n", [1, 20, 600], ids=["small", "64", "large"])
 def test_all_signs(backend, dtype, path, values, want, n):
     """Every element -1 or 1 (the embedding losses' target check), natively and
-    generically, below and above the size where torch's native changes method."""
+    generically, below and above the size where torch's native changes method, and on a
+    transposed (non-contiguous) 2-d view."""
     if dtype not in ("float32", "float64"):
         pytest.skip("float32/float64 carry the values")
     a = np.tile(np.array(values), n)
+    if n == 20 and a.size:
+        a = np.concatenate([a, np.ones(64 - a.size)])  # exactly at the threshold
     with force_generic(path == "generic"):
         got = P.all_signs(backend.asarray(a, dtype), xp=backend.xp)
         ints = np.sign(a[np.isfinite(a)]).astype(np.int64)  # integer targets too
         got_int = P.all_signs(backend.asarray(ints), xp=backend.xp)
+        got_2d = None
+        if a.size % 2 == 0 and a.size:
+            got_2d = P.all_signs(
+                backend.xp.permute_dims(backend.asarray(a.reshape(2, -1), dtype), (1, 0)),
+                xp=backend.xp,
+            )
     assert bool(backend.to_numpy(got)) is want
     assert bool(backend.to_numpy(got_int)) is bool(np.all(np.abs(ints) == 1))
+    if got_2d is not None:
+        assert bool(backend.to_numpy(got_2d)) is want
 
 
 def test_all_signs_reads_every_block(backend, path):
