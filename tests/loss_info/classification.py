@@ -58,16 +58,30 @@ def _ref_cross_entropy(
         x,
         t,
         weight=weight,
-        ignore_index=ignore_index,
+        ignore_index=_torch_ignore(ignore_index, t),
         reduction=reduction,
         label_smoothing=label_smoothing,
     )
 
 
 def _ref_nll(x, t, *, reduction, weight=None, ignore_index=-100, axis=1):
+    t = t.long()
     return F.nll_loss(
-        _move_back(x, axis), t.long(), weight=weight, ignore_index=ignore_index, reduction=reduction
+        _move_back(x, axis),
+        t,
+        weight=weight,
+        ignore_index=_torch_ignore(ignore_index, t),
+        reduction=reduction,
     )
+
+
+def _torch_ignore(ignore_index, t):
+    """torch takes an int: arrayloss's None (nothing ignored) is torch's -100 when no label
+    is -100 (every None sample's labels lie in [0, C))."""
+    if ignore_index is None:
+        assert t.is_floating_point() or not bool((t == -100).any())
+        return -100
+    return ignore_index
 
 
 def _ref_bce(x, y, *, reduction, weight=None):
@@ -187,6 +201,12 @@ def _ce_samples(rng, *, probs=True, smoothing=True):
             desc="axis=2, weight + ignored",
         ),
         SampleInput((x(4, 1), np.zeros(4, dtype=np.int64)), desc="one class"),
+        SampleInput((x(6, 5), _labels(rng, 5, 6)), {"ignore_index": None}, desc="ignore nothing"),
+        SampleInput(
+            (x(3, 5, 4), _labels(rng, 5, 3, 4).astype(np.int32)),
+            {"ignore_index": None, "weight": w},
+            desc="(N, C, d), int32, weight, ignore nothing",
+        ),
     ]
     if smoothing:
         out += [
@@ -197,6 +217,11 @@ def _ce_samples(rng, *, probs=True, smoothing=True):
                 (x(6, 5), _with_ignored(rng, _labels(rng, 5, 6))),
                 {"label_smoothing": 0.2, "weight": w},
                 desc="label_smoothing + weight + ignore_index",
+            ),
+            SampleInput(
+                (x(6, 5), _labels(rng, 5, 6)),
+                {"label_smoothing": 0.2, "ignore_index": None},
+                desc="label_smoothing, ignore nothing",
             ),
             SampleInput(
                 (x(3, 5, 4), _with_ignored(rng, _labels(rng, 5, 3, 4))),
@@ -250,6 +275,21 @@ def _nll_samples(rng):
 
 
 # -- errors ----------------------------------------------------------------------------------
+
+
+def _ignore_none_errors(rng):
+    """ignore_index=None (cross_entropy, nll_loss): torch's -100 is then a bad label."""
+    x = randn(rng, 3, 4)
+    return [
+        ErrorInput(
+            SampleInput((x, np.array([0, -100, 1])), {"ignore_index": None}),
+            ValueError,
+            r"`target` .*\[0, 3\].*found -100",
+            data_dependent=True,
+        ),
+        ErrorInput(SampleInput((x, np.array([0, 3, 1])), {"ignore_index": "none"}), TypeError,
+                   r"`ignore_index` must be an int or None"),
+    ]
 
 
 def _index_errors(rng, *, smoothing):
@@ -611,7 +651,7 @@ LOSSES = [
         _ce_samples,
         _ref_cross_entropy,
         "torch.nn.functional.cross_entropy",
-        errors=lambda rng: _index_errors(rng, smoothing=True),
+        errors=lambda rng: _index_errors(rng, smoothing=True) + _ignore_none_errors(rng),
         extreme_samples=_ce_prob_extremes,
         invalid_options={"label_smoothing": (-0.1, 1.1), "ignore_index": (1.5,)},
     ),
@@ -621,7 +661,7 @@ LOSSES = [
         _nll_samples,
         _ref_nll,
         "torch.nn.functional.nll_loss",
-        errors=lambda rng: _index_errors(rng, smoothing=False),
+        errors=lambda rng: _index_errors(rng, smoothing=False) + _ignore_none_errors(rng),
         extreme_samples=_nll_extremes,
     ),
     LossInfo(
