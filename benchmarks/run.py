@@ -79,11 +79,20 @@ PAIRING = {
 }
 # Keyword arguments that give arrayloss the formula a peer computes where its default does
 # more: optax's hinge_loss and the NumPy formula take the labels as given, Keras's (and
-# arrayloss's default) first tests whether they are {0, 1}. The Keras rows keep the default.
+# arrayloss's default) first tests whether they are {0, 1}; optax's and the NumPy
+# cross-entropy and NLL ignore no target, torch's (and arrayloss's default) mask those equal
+# to -100 and count the rest. The torch and Keras rows keep the default.
 SAME_FORMULA: dict[tuple[str, str], dict[str, Any]] = {
-    (peer, loss): {"labels": "signed"}
-    for peer in ("optax", "optax+jit", "numpy")
-    for loss in ("hinge_loss", "squared_hinge_loss")
+    **{
+        (peer, loss): {"labels": "signed"}
+        for peer in ("optax", "optax+jit", "numpy")
+        for loss in ("hinge_loss", "squared_hinge_loss")
+    },
+    **{
+        (peer, loss): {"ignore_index": None}
+        for peer in ("optax", "optax+jit", "numpy")
+        for loss in ("cross_entropy", "nll_loss")
+    },
 }
 
 
@@ -326,9 +335,11 @@ def markdown(records: list[dict[str, Any]], info: dict[str, Any], opts: argparse
     )
     lines.append("")
     lines.append(
-        "A loss marked [labels=signed] was called with that keyword, the formula of the peer "
-        "(optax's hinge_loss and the NumPy formula take the labels as given); the Keras rows "
-        "time the default, which first tests whether every label is 0 or 1, as Keras does."
+        "A loss marked [labels=signed] or [ignore_index=None] was called with that keyword, "
+        "the formula of the peer (optax's hinge_loss and the NumPy formula take the labels as "
+        "given; optax's and the NumPy cross-entropy and NLL ignore no target); the Keras rows "
+        "time the default, which first tests whether every label is 0 or 1, as Keras does, "
+        "and the torch rows the default ignore_index=-100, as torch does."
     )
     lines.append("")
     ok = [r for r in records if r.get("status") == "ok"]
