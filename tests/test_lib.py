@@ -420,12 +420,17 @@ def test_clamped_log(backend, dtype, path):
     _check(backend, got, ref, dtype, "clamped_log")
 
 
-@pytest.mark.parametrize(
+# the autodiff libraries (torch, JAX) and both code paths, for primitives' gradients
+_AUTODIFF_LIBS = pytest.mark.parametrize(
     "lib",
     [pytest.param("torch", marks=pytest.mark.needs("torch")),
      pytest.param("jax", marks=pytest.mark.needs("jax"))],
 )
-@pytest.mark.parametrize("generic", [False, True], ids=["native", "generic"])
+_NATIVE_OR_GENERIC = pytest.mark.parametrize("generic", [False, True], ids=["native", "generic"])
+
+
+@_AUTODIFF_LIBS
+@_NATIVE_OR_GENERIC
 def test_clamped_log_gradient(lib, generic):
     """Gradient 1/p where log p > -100, 0 where clamped (p == 0: no 0 * inf = nan)."""
     p = np.array([0.0, 1e-50, 0.25, 1.0])
@@ -448,12 +453,8 @@ def test_clamped_log_gradient(lib, generic):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "lib",
-    [pytest.param("torch", marks=pytest.mark.needs("torch")),
-     pytest.param("jax", marks=pytest.mark.needs("jax"))],
-)
-@pytest.mark.parametrize("generic", [False, True], ids=["native", "generic"])
+@_AUTODIFF_LIBS
+@_NATIVE_OR_GENERIC
 def test_floor_straight_through(lib, generic):
     """The value max(x, floor) (NaN kept), the gradient the identity: below the floor too
     (torch's gaussian_nll_loss clamps its variance under no_grad); the input unchanged."""
