@@ -104,12 +104,6 @@ def _check_class_weight(
         )
 
 
-def _check_int(loss: str, arg: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{loss}: `{arg}` must be an int, got {type(value).__name__}")
-    return value
-
-
 def _check_ignore_index(loss: str, value: Any) -> int | None:
     """An int, or None: no target is ignored (no mask, no count of the kept targets)."""
     if value is None:
@@ -900,7 +894,7 @@ def focal_loss(
     gamma: float = 2.0,
     alpha: Any = None,
     weight: Any = None,
-    ignore_index: int = -100,
+    ignore_index: int | None = -100,
     reduction: str = "mean",
     axis: int = 1,
     xp: Any = None,
@@ -927,8 +921,9 @@ def focal_loss(
     weight : array, shape (C,), optional
         Class weights; ``mean`` divides by the summed weights of the non-ignored targets,
         as in :func:`cross_entropy`.
-    ignore_index : int
-        Targets equal to it contribute nothing.
+    ignore_index : int or None
+        Targets equal to it contribute nothing; ``None`` ignores no target (every label
+        must then lie in [0, C)), as :func:`cross_entropy`.
     reduction : {"mean", "sum", "none"}
     axis : int
         The class dimension of a batched input.
@@ -962,7 +957,7 @@ def focal_loss(
     check_reduction(name, reduction)
     gamma = check_real_scalar(name, "gamma", gamma)
     check_option(name, "gamma", gamma, gamma >= 0, "non-negative")
-    ignore_index = _check_int(name, "ignore_index", ignore_index)
+    ignore_index = _check_ignore_index(name, ignore_index)
     check_floating(name, "input", input, xp)
     cax = _class_axis(name, input, axis)
     num_classes = input.shape[cax]
@@ -972,16 +967,20 @@ def focal_loss(
         _check_class_weight(name, alpha_arr, num_classes, xp, arg="alpha")
     elif alpha is not None:
         alpha = check_real_scalar(name, "alpha", alpha)
-    _check_target(name, input, target, cax, xp, probs=False, ignore_index=ignore_index)
+    _, all_valid = _check_target(
+        name, input, target, cax, xp, probs=False, ignore_index=ignore_index
+    )
     out, _, (input, weight, alpha_arr) = promote_floating(
         name, xp, input=input, weight=weight, alpha=alpha_arr
     )
 
     logp = log_softmax(input, axis=cax, xp=xp)
-    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp)
+    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp, all_valid)
     w_t = _target_weight(weight, safe, valid, picked.dtype, xp)
     # 1 - p = -expm1(log p): exact as p -> 1, where 1 - exp(log p) cancels.
-    loss = -w_t * (-xp.expm1(picked)) ** gamma * picked
+    loss = -((-xp.expm1(picked)) ** gamma) * picked
+    if w_t is not None:
+        loss = w_t * loss
     if alpha_arr is not None:
         loss = loss * _target_weight(alpha_arr, safe, valid, picked.dtype, xp)
     elif alpha is not None:
@@ -997,7 +996,7 @@ def poly1_cross_entropy(
     *,
     epsilon: float = 1.0,
     weight: Any = None,
-    ignore_index: int = -100,
+    ignore_index: int | None = -100,
     reduction: str = "mean",
     axis: int = 1,
     xp: Any = None,
@@ -1023,8 +1022,9 @@ def poly1_cross_entropy(
         :func:`cross_entropy`; -1 is allowed).
     weight : array, shape (C,), optional
         Class weights (index targets only).
-    ignore_index : int
-        Index targets equal to it contribute nothing.
+    ignore_index : int or None
+        Index targets equal to it contribute nothing; ``None`` ignores no target (every
+        label must then lie in [0, C)), as :func:`cross_entropy`.
     reduction : {"mean", "sum", "none"}
     axis : int
         The class dimension of a batched input.
@@ -1055,11 +1055,13 @@ def poly1_cross_entropy(
     xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
     check_reduction(name, reduction)
     epsilon = check_real_scalar(name, "epsilon", epsilon)
-    ignore_index = _check_int(name, "ignore_index", ignore_index)
+    ignore_index = _check_ignore_index(name, ignore_index)
     check_floating(name, "input", input, xp)
     cax = _class_axis(name, input, axis)
     _check_class_weight(name, weight, input.shape[cax], xp)
-    probs, _ = _check_target(name, input, target, cax, xp, probs=True, ignore_index=ignore_index)
+    probs, all_valid = _check_target(
+        name, input, target, cax, xp, probs=True, ignore_index=ignore_index
+    )
     if probs:
         if weight is not None:
             raise ValueError(
@@ -1074,8 +1076,10 @@ def poly1_cross_entropy(
 
     out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
     logp = log_softmax(input, axis=cax, xp=xp)
-    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp)
+    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp, all_valid)
     w_t = _target_weight(weight, safe, valid, picked.dtype, xp)
     # 1 - p_t = -expm1(log p_t): exact as p_t -> 1.
-    loss = w_t * (-picked - epsilon * xp.expm1(picked))
+    loss = -picked - epsilon * xp.expm1(picked)
+    if w_t is not None:
+        loss = w_t * loss
     return finish(_weighted_mean_reduce(loss, w_t, reduction, xp), out, xp)

@@ -121,7 +121,7 @@ def _gather_target(x, t, axis, ignore_index):
     """log p at the target (class 0 where ignored), the valid mask; classes moved to dim 1."""
     logp = F.log_softmax(_move_back(x, axis), dim=1)
     t = t.long()
-    valid = t != ignore_index
+    valid = t != _torch_ignore(ignore_index, t)
     safe = torch.where(valid, t, torch.zeros_like(t))
     return logp.gather(1, safe.unsqueeze(1)).squeeze(1), valid, safe, logp
 
@@ -278,7 +278,7 @@ def _nll_samples(rng):
 
 
 def _ignore_none_errors(rng):
-    """ignore_index=None (cross_entropy, nll_loss): torch's -100 is then a bad label."""
+    """ignore_index=None (no target ignored): torch's -100 is then a bad label."""
     x = randn(rng, 3, 4)
     return [
         ErrorInput(
@@ -505,6 +505,16 @@ def _focal_samples(rng):
             desc="channels-last, int32",
         ),
         SampleInput((x(5), np.array(2)), {"gamma": 3.0}, desc="unbatched"),
+        SampleInput(
+            (x(6, 5), _labels(rng, 5, 6)),
+            {"ignore_index": None, "weight": w, "alpha": 0.5},
+            desc="ignore nothing + weight",
+        ),
+        SampleInput(
+            (x(3, 5, 4), _labels(rng, 5, 3, 4).astype(np.int32)),
+            {"ignore_index": None},
+            desc="ignore nothing, (N, C, d) int32",
+        ),
     ]
 
 
@@ -523,6 +533,16 @@ def _poly1_samples(rng):
         SampleInput((x(3, 4, 5), _labels(rng, 5, 3, 4)), {"axis": -1}, desc="channels-last"),
         SampleInput((x(5), np.array(2)), desc="unbatched"),
         SampleInput((x(6, 5), _probs(rng, 6, 5)), {"epsilon": 0.5}, desc="probability targets"),
+        SampleInput(
+            (x(6, 5), _labels(rng, 5, 6)),
+            {"ignore_index": None, "weight": w},
+            desc="ignore nothing + weight",
+        ),
+        SampleInput(
+            (x(3, 4, 5), _labels(rng, 5, 3, 4).astype(np.int32)),
+            {"ignore_index": None, "axis": -1},
+            desc="ignore nothing, channels-last int32",
+        ),
     ]
 
 
@@ -563,6 +583,7 @@ def _focal_errors(rng):
     x, t = randn(rng, 3, 4), np.array([0, 3, 1])
     return [
         *_index_errors(rng, smoothing=False),
+        *_ignore_none_errors(rng),
         ErrorInput(SampleInput((x, t), {"gamma": -0.5}), ValueError, r"`gamma` must be non"),
         ErrorInput(
             SampleInput((x, t), {"alpha": uniform(rng, 3)}),
@@ -576,6 +597,7 @@ def _poly1_errors(rng):
     x = randn(rng, 3, 4)
     return [
         *_index_errors(rng, smoothing=False)[:-1],
+        *_ignore_none_errors(rng),
         ErrorInput(
             SampleInput((x, _probs(rng, 3, 4)), {"weight": uniform(rng, 4)}),
             ValueError,
