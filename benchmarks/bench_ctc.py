@@ -146,7 +146,13 @@ def main() -> int:
             gs = "n/a" if g != g else f"{g * 1e3:.3f}"
             gr = "n/a" if g != g else f"{g / nat_g:.2f}x"
             lines.append(f"| {name} | {f * 1e3:.3f} | {f / nat_f:.2f}x | {gs} | {gr} |")
-        lines.append("")
+        (_, ox_f, ox_g), (_, al_f, al_g) = rows[-2], rows[-1]
+        lines += [
+            "",
+            f"arrayloss on JAX / optax, both under `jax.jit`: forward {al_f / ox_f:.2f}x, "
+            f"forward+backward {al_g / ox_g:.2f}x.",
+            "",
+        ]
     lines += [
         "On eager torch arrayloss runs torch's CTC kernels: torch's backward kernel returns a "
         "gradient w.r.t. `log_probs` that assumes they came from log_softmax, and arrayloss "
@@ -155,7 +161,10 @@ def main() -> int:
         "torch does not make (labels, blanks, lengths) run on every call. The generic path "
         "(compiled or transformed torch, every other backend) is the array-API forward "
         "algorithm: on eager torch each of the T time steps is a handful of small kernel "
-        "launches from Python; under `jax.jit` the loop is one `lax.scan`.",
+        "launches from Python; under `jax.jit` the loop is one `lax.scan`, and the gradient "
+        "is the backward (beta) recursion, a second `lax.scan`, in a custom JVP (autodiff "
+        "of the scan and of the per-element gather measured 1.70x optax forward+backward at "
+        "the largest size).",
         "",
     ]
     out = ROOT / "benchmarks" / "results" / "ctc.md"

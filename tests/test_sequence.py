@@ -193,6 +193,81 @@ def test_ctc_torch_kernel_path_has_the_true_gradient(reduction, zero_infinity, l
                                         (torch.tensor(lp, requires_grad=True),))
 
 
+def _jax_case(layout):
+    rng = np.random.default_rng(11)
+    T, N, C, S = 9, 5, 5, 3
+    lp = rng.normal(size=(T, N, C))  # not normalised: the lp-vs-logits difference shows
+    tg = rng.integers(1, C, size=(N, S)).astype(np.int32)
+    tg[0, 1] = tg[0, 0]  # a repeated label: no skip of the blank between
+    il = np.array([9, 6, 2, 0, 9])
+    tl = np.array([3, 2, 3, 0, 1])  # sample 2: 3 labels in 2 frames (impossible)
+    tg[4, 1:] = 0  # padding with the blank
+    targets = np.concatenate([tg[i, : tl[i]] for i in range(N)]) if layout != "padded" else tg
+    return lp, targets, il, tl
+
+
+@pytest.mark.needs("jax")
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("layout", ["padded", "concatenated"])
+def test_ctc_jax_gradient_is_the_true_derivative(reduction, zero_infinity, layout):
+    """On JAX the gradient comes from the backward (beta) recursion in a custom JVP, not
+    from autodiff of the scan: under jax.jit it equals the gradient of torch's own kernel
+    made the derivative w.r.t. the log-probabilities themselves (arrayloss's eager torch
+    path, itself checked by gradcheck above), including frames past an input length, an
+    impossible sample (0, or nan-free with zero_infinity), an empty input with an empty
+    target; value and gradient match torch eagerly too."""
+    jax = pytest.importorskip("jax")
+    lp, targets, il, tl = _jax_case(layout)
+    kw = {"reduction": reduction, "zero_infinity": zero_infinity}
+    v_torch, g_torch = _leaf_grad(lp, targets, il, tl, False, **kw)
+    args = tuple(jax.numpy.asarray(a) for a in (targets, il, tl))
+
+    def f(x):
+        loss = ctc_loss(x, *args, **kw)
+        return loss, loss
+
+    for fn in (jax.jit(jax.jacrev(f, has_aux=True)), jax.jacrev(f, has_aux=True)):
+        jac, v = fn(lp)
+        v = np.asarray(v)
+        np.testing.assert_allclose(v, v_torch, rtol=1e-10)
+        finite = np.isfinite(np.atleast_1d(v))
+        g = np.asarray(jac)
+        if reduction == "none":
+            g = g[finite].sum(axis=0)
+        elif not finite.all():
+            continue  # an infinite scalar: torch's test sums no finite loss either
+        np.testing.assert_allclose(g, g_torch, atol=1e-10)
+
+
+@pytest.mark.needs("jax")
+def test_ctc_jax_forward_mode_and_second_order():
+    """The custom JVP is differentiable itself: forward mode (jax.jvp), reverse mode and
+    second derivatives agree with float64 central differences (jax.test_util.check_grads),
+    for padded and concatenated targets, with frames past an input length and an empty
+    target (the impossible and empty-input samples dropped: their loss is a constant)."""
+    jax = pytest.importorskip("jax")
+    from jax.test_util import check_grads
+
+    for layout in ("padded", "concatenated"):
+        lp, targets, il, tl = _jax_case(layout)
+        keep = [0, 1, 4]
+        lp, il, tl = lp[:, keep], il[keep], tl[keep]
+        if layout == "padded":
+            targets = targets[keep]
+        else:
+            full = _jax_case("padded")[1]
+            targets = np.concatenate([full[i, : _jax_case("padded")[3][i]] for i in keep])
+        args = tuple(jax.numpy.asarray(a) for a in (targets, il, tl))
+        f = jax.jit(lambda x, a=args: ctc_loss(x, *a, reduction="mean"))
+        check_grads(f, (lp,), order=2, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6)
+        # the tangent is the gradient contracted with the direction
+        d = np.random.default_rng(3).normal(size=lp.shape)
+        _, tangent = jax.jvp(f, (lp,), (d,))
+        np.testing.assert_allclose(float(tangent), float(np.sum(jax.grad(f)(lp) * d)),
+                                   rtol=1e-10)
+
+
 def test_ctc_torch_kernel_path_checks_labels():
     """The label checks before torch's kernel (which would read a bad index out of bounds):
     padding is ignored whatever it holds, a blank or an index >= C inside a label raises."""

@@ -1,10 +1,5 @@
 """Control flow on arrays, as each library wants it.
 
-``scan(f, init, xs, xp)``: a loop over the leading axis of ``xs`` carrying a state. JAX
-gets ``jax.lax.scan`` (so ``jax.jit`` compiles one step instead of unrolling the loop);
-every other library gets a Python loop (Dask builds one lazy graph). Outputs of ``f`` are
-stacked along a new leading axis; ``None`` outputs give ``None``.
-
 ``cond(pred, true_fn, false_fn, *operands, xp)``: one of two computations, chosen by a 0-d
 boolean array. Concrete: a Python branch (only the chosen one runs); under ``jax.jit``:
 ``jax.lax.cond`` (each branch its own fused computation, only one runs) with a custom VJP
@@ -20,23 +15,7 @@ from typing import Any
 from ._compat import backend_name
 from ._validation import is_concrete
 
-__all__ = ["cond", "scan"]
-
-
-def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, xp: Any) -> tuple[Any, Any]:
-    """Run ``carry, y = f(carry, xs[i])`` for every ``i``; return ``carry`` and stacked ``y``."""
-    if backend_name(xp) == "jax":
-        import jax
-
-        return jax.lax.scan(f, init, xs)
-    carry = init
-    ys = []
-    for i in range(xs.shape[0]):
-        carry, y = f(carry, xs[i, ...])
-        ys.append(y)
-    if not ys or ys[0] is None:
-        return carry, None
-    return carry, xp.stack(ys, axis=0)
+__all__ = ["cond"]
 
 
 def cond(
