@@ -82,17 +82,16 @@ def ctc_loss(
 
     Notes
     -----
-    The sum over alignments runs as a scan over time with a finite stand-in (-1e30) for
-    log 0, so gradients through autodiff are finite; a loss above 1e29 is reported as
-    ``inf``. On JAX the derivative comes from the backward (beta) recursion, in a custom
-    JVP that ``jax.grad`` transposes (0.45x optax's ``ctc_loss`` forward + backward under
-    ``jax.jit`` at T=400, N=32, C=80, S=60 on CPU) and that forward mode and second
-    derivatives differentiate. Gradients are the true derivatives with respect to
-    ``log_probs``; torch's
-    kernel returns a gradient that assumes ``log_probs`` came from ``log_softmax``, so the
-    two agree with respect to the logits feeding ``log_softmax``, not ``log_probs``. On
-    eager torch tensors (not under ``torch.compile`` or ``torch.func`` transforms) the loss
-    runs torch's own forward-backward kernels and corrects their gradient to the true one
+    The sum over alignments runs as a scan over time with a finite stand-in (-1e30) for log 0,
+    so gradients through autodiff are finite; a loss above 1e29 is reported as ``inf``. On JAX
+    the derivative comes from the backward (beta) recursion, in a custom JVP that ``jax.grad``
+    transposes (0.47x optax's ``ctc_loss`` forward + backward under ``jax.jit`` at T=400, N=32,
+    C=80, S=60 on CPU; ``benchmarks/results/ctc.md``) and that forward mode and second
+    derivatives differentiate. Gradients are the true derivatives with respect to ``log_probs``;
+    torch's kernel returns a gradient that assumes ``log_probs`` came from ``log_softmax``, so
+    the two agree with respect to the logits feeding ``log_softmax``, not ``log_probs``. On
+    eager torch tensors (not under ``torch.compile`` or ``torch.func`` transforms) the loss runs
+    torch's own forward-backward kernels and corrects their gradient to the true one
     (first-order only there, as torch's own: its kernel has no second derivative, and
     differentiating the gradient again raises a ``RuntimeError`` naming the loss).
 
