@@ -64,9 +64,13 @@ __all__ = [
 
 _FAMILY = "classification"
 
-# Per-signature plans of the hinges torch has kernels for (``_lib/_plans.py``): their class
-# labels are checked by the kernel, arrayloss's check runs only when it raises.
-_PLANS = {name: Plans() for name in ("multi_margin_loss", "multilabel_margin_loss")}
+# Per-signature plans (``_lib/_plans.py``): of the hinges torch has kernels for (their class
+# labels are checked by the kernel, arrayloss's check runs only when it raises), and of
+# soft_margin_loss, whose torch kernel is arrayloss's own formula in three torch calls.
+_PLANS = {
+    name: Plans()
+    for name in ("soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss")
+}
 
 
 def _positive_part(z: Any, xp: Any) -> Any:
@@ -183,11 +187,18 @@ def soft_margin_loss(
     0.711112
     """
     name = "soft_margin_loss"
+    given = (input, target)
+    key, plan = _PLANS[name].lookup(given, (reduction,), xp)
+    if plan is not None:
+        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction)
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
-    loss = softplus(-(target * input), xp=xp)
+    if (native := native_loss(name, xp)) is not None:
+        used = (input, target)
+        return finish(_PLANS[name].run(key, native, given, used, {"reduction": reduction}), out, xp)
+    loss = softplus(input * -target, xp=xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 

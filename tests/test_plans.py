@@ -255,3 +255,35 @@ def test_embedding_and_margin_signatures_not_handed_to_torch():
     mm = torch.func.vmap(lambda u: al.multi_margin_loss(u, lists[:, 0].clamp_min(0)))
     want = torch.stack([F.multi_margin_loss(x, lists[:, 0].clamp_min(0)) for _ in range(2)])
     torch.testing.assert_close(mm(torch.stack([x, x])), want)
+
+
+def test_planned_soft_margin_equals_torch_and_stays_finite():
+    """soft_margin_loss's eager plan (arrayloss's softplus formula in torch calls) gives
+    torch's value and gradient where torch's log1p(exp(-y x)) is finite, and the float64
+    softplus (NumPy's logaddexp) where torch's overflows to inf (y x < -89 in float32)."""
+    from arrayloss import margin as M
+
+    table = M._PLANS["soft_margin_loss"]
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    y = (torch.randint(0, 2, (6, 5), generator=g) * 2 - 1).to(torch.float64)
+    for reduction in ("mean", "sum", "none"):
+        assert _planned(table, al.soft_margin_loss, x, y, reduction=reduction), reduction
+        mine, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+        got = al.soft_margin_loss(mine, y, reduction=reduction)
+        want = F.soft_margin_loss(theirs, y, reduction=reduction)
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14, msg=reduction)
+        got.sum().backward()
+        want.sum().backward()
+        torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-12, atol=1e-14)
+    big = torch.tensor([200.0, -150.0, 3.0, 95.0])
+    sign = torch.tensor([-1.0, 1.0, 1.0, -1.0])
+    assert _planned(table, al.soft_margin_loss, big, sign, reduction="none")
+    assert torch.isinf(F.soft_margin_loss(big, sign, reduction="none")).any()
+    z = -(sign.double() * big.double()).numpy()
+    want = np.logaddexp(0.0, z)
+    got = al.soft_margin_loss(big, sign, reduction="none")
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    # an integer target is cast (not the caller's array): no plan for that signature
+    assert not _planned(table, al.soft_margin_loss, x, y.long())

@@ -540,8 +540,9 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
 
     # Losses torch writes as the same formula (embedding.py, margin.py; ctc_loss with its
     # gradient corrected, _torch_function.CTC): the same value and gradient in fewer
-    # Python-level ops. Not soft_margin_loss: torch's log1p(exp(-y x)) is
-    # inf from y x < -89 in float32 (arrayloss: a softplus). Eager only: torch.func has no
+    # Python-level ops. Not torch's soft_margin_loss: its log1p(exp(-y x)) is inf from
+    # y x < -89 in float32; arrayloss's softplus formula is the kernel instead (so that
+    # eager calls get a plan). Eager only: torch.func has no
     # batching rule for most of them (vmap warns and loops), and torch.compile's
     # decomposition of multilabel_margin_loss ignores the -1 terminators (2.13: 1.47 instead
     # of eager's 0.69 on a (3, 5) example); compiled or transformed, the generic formula runs.
@@ -573,7 +574,15 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             return (loss / tl.clamp_min(1).to(loss.dtype)).mean()
         return loss
 
+    def soft_margin_(x: Any, y: Any, /, *, reduction: str) -> Any:
+        # -y on the target (no gradient): one autograd node fewer than -(y * x)
+        loss = F.softplus(x * -y, threshold=40.0)
+        if reduction == "mean":
+            return loss.mean()
+        return loss.sum() if reduction == "sum" else loss
+
     eager_losses: dict[str, Callable[..., Any]] = {
+        "soft_margin_loss": soft_margin_,
         "margin_ranking_loss": lambda a, b, t, /, *, margin, reduction: F.margin_ranking_loss(
             a, b, t, margin=margin, reduction=reduction
         ),
