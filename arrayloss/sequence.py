@@ -17,7 +17,7 @@ from ._lib import (
     promote_floating,
     register,
 )
-from ._lib._compat import device, isdtype
+from ._lib._compat import backend_name, device, isdtype
 from ._lib._ctc import ctc_loglik
 from ._lib._dtypes import index_dtype
 from ._lib._primitives import log_softmax, take_along_axis, value_range
@@ -270,16 +270,6 @@ def _plain_labels(targets: Any, C: int, blank: int, xp: Any) -> bool:
     return bool(lo >= 0 and hi < C and not lo <= blank <= hi)
 
 
-def _backend(xp: Any) -> str:
-    from ._lib._compat import backend_name
-
-    return backend_name(xp)
-
-
-def _not_jax(xp: Any) -> bool:
-    return _backend(xp) != "jax"
-
-
 # -- adaptive log-softmax (Grave et al. 2017) ------------------------------------------------
 
 
@@ -443,7 +433,7 @@ def adaptive_log_softmax_loss(
         cluster = cluster + xp.astype(t >= c, idt)
     head_idx = xp.where(t < c0, t, c0 + cluster)
     picked = take_along_axis(head_lsm, head_idx[:, None], axis=1, xp=xp)[:, 0]
-    if concrete and _backend(xp) != "dask":
+    if concrete and backend_name(xp) != "dask":
         tail_lp = _asm_tails_subset(x, t, tails, edges, idt, xp)
     else:
         tail_lp = _asm_tails_masked(x, t, tails, edges, idt, xp)
