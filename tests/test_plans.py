@@ -285,5 +285,37 @@ def test_planned_soft_margin_equals_torch_and_stays_finite():
     got = al.soft_margin_loss(big, sign, reduction="none")
     assert got.dtype == torch.float32
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    with_grad = big.clone().requires_grad_()
+    got = al.soft_margin_loss(with_grad, sign, reduction="none")  # the autograd path
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-6)
     # an integer target is cast (not the caller's array): no plan for that signature
     assert not _planned(table, al.soft_margin_loss, x, y.long())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_planned_soft_margin_without_autograd_is_torch_and_leaves_inputs_alone(dtype):
+    """Without autograd (plain tensors, or torch.no_grad) the planned soft_margin_loss works
+    in place on its own -(x * y): torch's values for every reduction, the caller's arrays
+    unchanged, and a "none" result that is not one of them."""
+    from arrayloss import margin as M
+
+    table = M._PLANS["soft_margin_loss"]
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(7, 9, generator=g, dtype=dtype) * 4
+    y = (torch.randint(0, 2, (7, 9), generator=g) * 2 - 1).to(dtype)
+    x0, y0 = x.clone(), y.clone()
+    tol = {"rtol": 1e-6, "atol": 1e-7} if dtype == torch.float32 else {}
+    for reduction in ("mean", "sum", "none"):
+        assert _planned(table, al.soft_margin_loss, x, y, reduction=reduction), reduction
+        want = F.soft_margin_loss(x.double(), y.double(), reduction=reduction)
+        got = al.soft_margin_loss(x, y, reduction=reduction)
+        assert got.dtype == dtype and not got.requires_grad
+        torch.testing.assert_close(got.double(), want, **tol, msg=reduction)
+        with torch.no_grad():  # inputs that require grad, autograd off
+            got = al.soft_margin_loss(x.clone().requires_grad_(), y, reduction=reduction)
+        assert not got.requires_grad
+        torch.testing.assert_close(got.double(), want, **tol, msg=reduction)
+        if reduction == "none":
+            assert got.data_ptr() not in (x.data_ptr(), y.data_ptr())
+    torch.testing.assert_close(x, x0, rtol=0, atol=0)
+    torch.testing.assert_close(y, y0, rtol=0, atol=0)
