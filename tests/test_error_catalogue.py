@@ -104,7 +104,7 @@ def index_positions(info: LossInfo, sample: SampleInput) -> list[int]:
     ]
 
 
-def expect(
+def assert_raises_named(
     info: LossInfo, exc_types: tuple[type[Exception], ...], names: list[str], fn, what: str
 ) -> None:
     """``fn()`` raises one of ``exc_types``; the message starts with the loss name and names
@@ -138,7 +138,7 @@ def test_mismatched_shapes(info, backend):
     a = sample.args[i]
     bad = list(sample.args)
     bad[i] = np.concatenate([a, a[:1]], axis=0)
-    expect(
+    assert_raises_named(
         info,
         (ValueError,),
         names,
@@ -177,7 +177,7 @@ def test_mixed_frameworks(info, backend):
             for i in arrays[1:]:
                 bad = list(args)
                 bad[i] = bb.asarray(sample.args[i], "float64")
-                expect(
+                assert_raises_named(
                     info,
                     (TypeError,),
                     [names[0], names[i]],
@@ -187,7 +187,7 @@ def test_mixed_frameworks(info, backend):
                 checked += 1
             for k in kw_arrays:
                 badk = {**kwargs, k: bb.asarray(sample.kwargs[k], "float64")}
-                expect(
+                assert_raises_named(
                     info,
                     (TypeError,),
                     [names[0], k],
@@ -223,7 +223,7 @@ def test_mixed_devices(info, backend):
     for i in arrays[1:]:
         bad = list(args)
         bad[i] = put(sample.args[i], other=True)
-        expect(
+        assert_raises_named(
             info,
             (ValueError,),
             [names[0], names[i]],
@@ -232,7 +232,7 @@ def test_mixed_devices(info, backend):
         )
     for k in kw_arrays:
         badk = {**kwargs, k: put(sample.kwargs[k], other=True)}
-        expect(
+        assert_raises_named(
             info,
             (ValueError,),
             [names[0], k],
@@ -254,7 +254,7 @@ def test_non_floating_where_floats_needed(info, backend, request):
         for dt in ("int32", "int64", "bool"):
             bad = list(sample.args)
             bad[i] = (sample.args[i] > 0) if dt == "bool" else np.round(sample.args[i]).astype(dt)
-            expect(
+            assert_raises_named(
                 info,
                 (TypeError,),
                 [names[i]],
@@ -279,7 +279,7 @@ def test_float_labels_where_indices_needed(info, backend, request):
         bad[i] = sample.args[i].astype(np.float64)
         if bad[i].shape == sample.args[0].shape:
             continue  # a floating target of the input's shape is a valid soft label
-        expect(
+        assert_raises_named(
             info,
             (TypeError, ValueError),
             [names[i]],
@@ -306,7 +306,7 @@ def test_labels_out_of_range(info, backend, request):
             bad = list(sample.args)
             bad[i] = sample.args[i].copy()
             bad[i].flat[0] = v
-            expect(
+            assert_raises_named(
                 info,
                 (ValueError,),
                 [names[i]],
@@ -322,7 +322,7 @@ def test_unknown_reduction(info, backend):
         pytest.skip(f"{info.name} takes no reduction")
     sample = base_sample(info)
     for r in BAD_REDUCTIONS:
-        expect(
+        assert_raises_named(
             info,
             (ValueError, TypeError),
             ["reduction"],
@@ -348,7 +348,7 @@ def test_invalid_option_values(info, backend):
         pytest.skip(f"{info.name} has no option with a known invalid value")
     sample = base_sample(info)
     for k, v in cases:
-        expect(
+        assert_raises_named(
             info,
             (ValueError, TypeError),
             [k],

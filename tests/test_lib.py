@@ -30,7 +30,7 @@ TOL = {"float64": (1e-12, 1e-300), "float32": (2e-6, 1e-30), "float16": (2e-3, 1
        "bfloat16": (1.6e-2, 1e-3)}
 
 
-def _check(backend, got, expected, dtype, what, scale=0.0):
+def _assert_close(backend, got, expected, dtype, what, scale=0.0):
     """``scale``: magnitude of the inputs; x - logsumexp(x) loses eps * |x| absolutely."""
     rtol, atol = TOL[dtype]
     atol = max(atol, 4 * scale * EPS[dtype])
@@ -60,7 +60,7 @@ def test_elementwise_primitives_extreme_values(name, backend, dtype, path):
     with force_generic(path == "generic"):
         out = call(x, backend.xp)
     assert np.all(np.isfinite(backend.to_numpy(out))), f"{name} not finite: {out}"
-    _check(backend, out, ref(_rounded(backend, a, dtype)), dtype, f"{name} {backend}/{path}")
+    _assert_close(backend, out, ref(_rounded(backend, a, dtype)), dtype, f"{name} {backend}/{path}")
 
 
 @pytest.mark.parametrize("axis", [1, -1, 0])
@@ -78,10 +78,10 @@ def test_logsumexp_log_softmax_softmax(backend, dtype, path, axis):
         lsm = P.log_softmax(x, axis=axis, xp=xp)
         sm = P.softmax(x, axis=axis, xp=xp)
     big = float(np.max(np.abs(r[np.isfinite(r)])))
-    _check(backend, lse, sp.logsumexp(r, axis=axis), dtype, "logsumexp")
+    _assert_close(backend, lse, sp.logsumexp(r, axis=axis), dtype, "logsumexp")
     assert tuple(lse_k.shape) == sp.logsumexp(r, axis=axis, keepdims=True).shape
-    _check(backend, lsm, sp.log_softmax(r, axis=axis), dtype, "log_softmax", scale=big)
-    _check(backend, sm, sp.softmax(r, axis=axis), dtype, "softmax", scale=1.0)
+    _assert_close(backend, lsm, sp.log_softmax(r, axis=axis), dtype, "log_softmax", scale=big)
+    _assert_close(backend, sm, sp.softmax(r, axis=axis), dtype, "softmax", scale=1.0)
 
 
 def test_logsumexp_all_neg_inf_row(backend, path):
@@ -100,7 +100,7 @@ def test_xlogy(backend, dtype, path):
     xb, yb = backend.asarray(x, dtype), backend.asarray(y, dtype)
     with force_generic(path == "generic"):
         out = P.xlogy(xb, yb, xp=backend.xp)
-    _check(backend, out, sp.xlogy(_rounded(backend, x, dtype), _rounded(backend, y, dtype)),
+    _assert_close(backend, out, sp.xlogy(_rounded(backend, x, dtype), _rounded(backend, y, dtype)),
            dtype, "xlogy")
 
 
@@ -373,7 +373,7 @@ def test_exp_shifted_owned(backend, dtype, path):
     with force_generic(path == "generic"):
         got = P.exp_shifted_owned(zz, backend.asarray(m, dtype), xp=backend.xp)
     ref = np.exp(_rounded(backend, z, dtype) - _rounded(backend, m, dtype))
-    _check(backend, got, ref, dtype, "exp_shifted_owned")
+    _assert_close(backend, got, ref, dtype, "exp_shifted_owned")
 
 
 @pytest.mark.parametrize("bias", [False, True], ids=["plain", "bias"])
@@ -417,7 +417,7 @@ def test_clamped_log(backend, dtype, path):
         ref = np.where(rounded <= 0, -100.0, np.maximum(np.log(rounded), -100.0))
     with force_generic(path == "generic"):
         got = P.clamped_log(backend.asarray(p, dtype), -100.0, xp=backend.xp)
-    _check(backend, got, ref, dtype, "clamped_log")
+    _assert_close(backend, got, ref, dtype, "clamped_log")
 
 
 # the autodiff libraries (torch, JAX) and both code paths, for primitives' gradients
@@ -593,7 +593,7 @@ def test_sum_ratio(backend, dtype, path, shape):
         zero = P.sum_ratio(backend.asarray(0 * num, dtype), backend.asarray(0 * den, dtype),
                            xp=backend.xp)
         if num.size:
-            _check(backend, got, num.sum() / den.sum(), dtype, "sum_ratio")
+            _assert_close(backend, got, num.sum() / den.sum(), dtype, "sum_ratio")
         assert np.isnan(backend.to_numpy(zero))  # (Dask computes here)
 
 
@@ -615,7 +615,7 @@ def test_squared_log1p_diff(backend, dtype, path):
         got = P.squared_log1p_diff(
             backend.asarray(a, dtype), backend.asarray(b, dtype), floor=floor, xp=backend.xp
         )
-        _check(backend, got, want, dtype, "squared_log1p_diff", scale=25.0)  # Dask computes
+        _assert_close(backend, got, want, dtype, "squared_log1p_diff", scale=25.0)  # Dask computes
 
 
 @pytest.mark.needs("jax")

@@ -42,7 +42,7 @@ def _to_torch(a, grad=False):
     return t
 
 
-def _compare(ours, theirs, x, what):
+def _assert_matches(ours, theirs, x, what):
     """Values and d/d input of sum(loss * cot) agree in float64."""
     xa = _to_torch(x, grad=True)
     xb = _to_torch(x, grad=True)
@@ -136,7 +136,7 @@ def _dice_case(read, opts, seed):
     return x, y_monai, y_ours, mk, ok, w
 
 
-def _run_dice(read, opts, seed):
+def _assert_dice_matches(read, opts, seed):
     x, y_monai, y_ours, mk, ok, w = _dice_case(read, opts, seed)
     jaccard = mk.pop("jaccard")
     fn = al.jaccard_loss if jaccard else al.dice_loss
@@ -149,7 +149,7 @@ def _run_dice(read, opts, seed):
         loss = monai_losses.DiceLoss(jaccard=jaccard, **mk)
         y_monai = np.eye(x.shape[1])[y_monai[:, 0]].transpose(0, 3, 1, 2)
     yt_m, yt_o = _to_torch(y_monai), _to_torch(y_ours)
-    _compare(
+    _assert_matches(
         lambda t: fn(t, yt_o, weight=wt, **ok),
         lambda t: loss(t, yt_m),
         x,
@@ -164,14 +164,14 @@ _DICE_SLOW = [(r, o) for r in _READS for o in _sweep(_DICE_OPTIONS, fast=False)]
 @pytest.mark.backends("torch")
 @pytest.mark.parametrize("read,opts", _DICE_FAST[::3] + _DICE_FAST[1::7])
 def test_dice_matches_monai(backend, read, opts):
-    _run_dice(read, opts, seed=len(str(opts)) + len(read[1]))
+    _assert_dice_matches(read, opts, seed=len(str(opts)) + len(read[1]))
 
 
 @pytest.mark.slow
 @pytest.mark.backends("torch")
 @pytest.mark.parametrize("read,opts", _DICE_SLOW)
 def test_dice_matches_monai_exhaustive(backend, read, opts):
-    _run_dice(read, opts, seed=len(str(opts)) + len(read[1]))
+    _assert_dice_matches(read, opts, seed=len(str(opts)) + len(read[1]))
 
 
 _GDL_OPTIONS = {
@@ -183,7 +183,7 @@ _GDL_OPTIONS = {
 }
 
 
-def _run_gdl(read, opts, seed, absent=False):
+def _assert_gdl_matches(read, opts, seed, absent=False):
     from tests.loss_info.segmentation import _gdl_class
 
     rng = np.random.default_rng(seed)
@@ -201,7 +201,7 @@ def _run_gdl(read, opts, seed, absent=False):
         "reduction": opts["reduction"],
     }
     yt_m, yt_o = _to_torch(y_monai), _to_torch(y_ours)
-    _compare(
+    _assert_matches(
         lambda t: al.generalized_dice_loss(t, yt_o, **ok),
         lambda t: loss(t, yt_m),
         x,
@@ -214,7 +214,7 @@ def _run_gdl(read, opts, seed, absent=False):
     "read,opts", [(r, o) for r in _READS for o in _sweep(_GDL_OPTIONS, fast=True)][::4]
 )
 def test_generalized_dice_matches_monai(backend, read, opts):
-    _run_gdl(read, opts, seed=len(str(opts)), absent=True)
+    _assert_gdl_matches(read, opts, seed=len(str(opts)), absent=True)
 
 
 @pytest.mark.slow
@@ -223,7 +223,7 @@ def test_generalized_dice_matches_monai(backend, read, opts):
     "read,opts", [(r, o) for r in _READS for o in _sweep(_GDL_OPTIONS, fast=False)]
 )
 def test_generalized_dice_matches_monai_exhaustive(backend, read, opts):
-    _run_gdl(read, opts, seed=len(str(opts)), absent=True)
+    _assert_gdl_matches(read, opts, seed=len(str(opts)), absent=True)
 
 
 _TVERSKY_OPTIONS = {
@@ -236,7 +236,7 @@ _TVERSKY_OPTIONS = {
 }
 
 
-def _run_tversky(read, opts, seed):
+def _assert_tversky_matches(read, opts, seed):
     rng = np.random.default_rng(seed)
     x, y_monai, y_ours, monai_kw, ours_kw = _monai_case(read, rng)
     ii = opts["ignore_index"]
@@ -249,7 +249,7 @@ def _run_tversky(read, opts, seed):
     mk = {k: v for k, v in opts.items() if k != "alpha_beta"}
     loss = monai_losses.TverskyLoss(alpha=a, beta=b, **monai_kw, **mk)
     yt_m, yt_o = _to_torch(y_monai), _to_torch(y_ours)
-    _compare(
+    _assert_matches(
         lambda t: al.tversky_loss(t, yt_o, alpha=a, beta=b, **ours_kw, **mk),
         lambda t: loss(t, yt_m),
         x,
@@ -268,7 +268,7 @@ def _run_tversky(read, opts, seed):
     ][::3],
 )
 def test_tversky_matches_monai(backend, read, opts):
-    _run_tversky(read, opts, seed=len(str(opts)))
+    _assert_tversky_matches(read, opts, seed=len(str(opts)))
 
 
 @pytest.mark.slow
@@ -283,7 +283,7 @@ def test_tversky_matches_monai(backend, read, opts):
     ],
 )
 def test_tversky_matches_monai_exhaustive(backend, read, opts):
-    _run_tversky(read, opts, seed=len(str(opts)))
+    _assert_tversky_matches(read, opts, seed=len(str(opts)))
 
 
 @pytest.mark.backends("torch")
@@ -299,7 +299,7 @@ def test_dice_ignore_index_and_spatial_dims_match_monai(backend, spatial, ignore
         softmax=True, to_onehot_y=True, ignore_index=ignore_index, reduction="none"
     )
     yt = _to_torch(y)
-    _compare(
+    _assert_matches(
         lambda t: al.dice_loss(t, yt, ignore_index=ignore_index, reduction="none"),
         lambda t: loss(t, yt[:, None]),
         x,
@@ -532,7 +532,7 @@ def test_dice_combinations_match_monai(backend, combo, opts):
         fn = lambda t: al.dice_ce_loss(t, yt, label_smoothing=0.1, **ours)
         if opts.get("squared_pred"):  # CE with probability targets: no weights here
             assert w is None
-        _compare(fn, lambda t: loss(t, y_monai), x, f"DiceCELoss({opts})")
+        _assert_matches(fn, lambda t: loss(t, y_monai), x, f"DiceCELoss({opts})")
         return
     mw = None if w is None else torch.from_numpy(w if bg else w[1:])
     loss = monai_losses.DiceFocalLoss(
