@@ -41,7 +41,7 @@ from ._lib import (
     register,
 )
 from ._lib._chunk import chunked_scan
-from ._lib._compat import device, isdtype
+from ._lib._compat import backend_name, device, isdtype
 from ._lib._custom_grad import custom_gradient
 from ._lib._dtypes import index_dtype
 from ._lib._plans import Plans
@@ -92,11 +92,14 @@ def _make_kernel(
     chunk: int,
     reduction: str,
     probs: bool,
+    grad_target: bool,
     xp: Any,
 ) -> tuple[Any, Any, Any]:
     """Generic (forward, backward, primal) over row chunks; closed over the static options.
 
-    ``probs``: the target holds class probabilities, shape (N, V), instead of indices."""
+    ``probs``: the target holds class probabilities, shape (N, V), instead of indices.
+    ``grad_target`` (probabilities only): the target is differentiated too, after the input,
+    weight and bias; its gradient, (N, V) like the target, is written chunk by chunk."""
     eps = label_smoothing
     reduced = reduction != "none"
     mean = reduction == "mean"
@@ -183,6 +186,20 @@ def _make_kernel(
         if z_loss:
             loss = loss + z_loss * wt * lse * lse
         return loss
+
+    def target_grad(neg_z: Any, lse: Any, gc: Any, rows: Any, cw: Any) -> Any:
+        """The chunk's gradient with respect to the probabilities, row-major (rows, V).
+
+        The loss is linear in them: d loss_n / d q_nv = (1 - eps) w_v (lse_n - z_nv), i.e.
+        -(1 - eps) w_v log p_nv, from the logits (``neg_z``: ``-z``, kept before the softmax
+        consumed ``z``), not from ``log(p)`` (which is -inf where ``p`` underflows). ``gc``:
+        the rows' cotangents; ``rows`` is 0 on JAX's padding rows."""
+        g = neg_z + lse[None, :]
+        f = (1 - eps) * gc * rows
+        g = scale_owned(g, f[None, :], xp=xp)
+        if has_weight:
+            g = scale_owned(g, cw[:, None], xp=xp)
+        return xp.matrix_transpose(g)
 
     def zero_carry(w: Any) -> tuple[Any, Any, Any, Any]:
         """(d weight, d bias, sum_n c_n x_n, sum_n c_n): the chunk loop's accumulators."""
@@ -323,11 +340,14 @@ def _make_kernel(
             xc, *tcs, lc, gc = xs
             z, th = logits_of(xc, w, b, buf)
             stats = target_stats(tuple(tcs), cw, z)
+            neg_z = -z if grad_target else None  # before the softmax overwrites z
             p = exp_shifted_owned(z, lc[None, :], xp=xp)  # the softmax, from the stored lse
             carry, dx = chunk_grads(carry, p, None, th, xc, stats, lc, gc, ctx)
+            if grad_target:
+                return carry, (dx, target_grad(neg_z, lc, gc, stats[1], cw))
             return carry, (dx,)
 
-        carry, (dx,) = chunked_scan(
+        carry, ys = chunked_scan(
             body,
             zero_carry(w),
             (x, *targets, lse, g),
@@ -335,7 +355,7 @@ def _make_kernel(
             pad=(0.0, *pads, 0.0, 0.0),
             xp=xp,
         )
-        return finish_grads(carry, dx, cw)
+        return (*finish_grads(carry, ys[0], cw), *ys[1:])
 
     # --- reduction="mean"/"sum": a scalar output, so its gradient is known up to the one
     # cotangent while the chunk's logits are at hand: the forward pass of a differentiated
@@ -376,17 +396,20 @@ def _make_kernel(
             z, th = logits_of(xc, w, b, buf)
             stats = target_stats(tuple(tcs), cw, z)
             zt, zsum = target_logits(z, stats[0], cw)
+            neg_z = -z if grad_target else None  # before softmax_parts consumes z
             e, s, lse = softmax_parts(z)  # consumes z
             del z
             loss = chunk_loss(zt, zsum, stats, ctx[2], lse, n_cls)
             carry, dx = chunk_grads(carry, e, s, th, xc, stats, lse, scale, ctx)
+            if grad_target:
+                return carry, (loss, dx, target_grad(neg_z, lse, scale, stats[1], cw))
             return carry, (loss, dx)
 
-        carry, (loss, dx) = chunked_scan(
+        carry, (loss, dx, *dq) = chunked_scan(
             body, zero_carry(w), (x, *targets), chunk=chunk, pad=(0.0, *pads), xp=xp
         )
         total = xp.sum(loss)
-        return ((total / den) if mean else total,), finish_grads(carry, dx, cw)
+        return ((total / den) if mean else total,), (*finish_grads(carry, dx, cw), *dq)
 
     def backward_fused(
         arrays: tuple[Any, ...], extra: tuple[Any, ...] | None, g: Any
@@ -502,8 +525,10 @@ def linear_cross_entropy(
 
     Class-probability targets (which torch takes on its unchunked reference path only) are
     chunked like indices: :math:`\ell_n = -\sum_c w_c \tilde q_{nc} \log p_{nc}` with
-    :math:`\tilde q = (1 - \varepsilon) q + \varepsilon / V`; they are treated as data (no
-    gradient with respect to ``target``). A K-dimensional ``linear_weight`` of shape
+    :math:`\tilde q = (1 - \varepsilon) q + \varepsilon / V`. They are differentiable, as in
+    torch: the gradient with respect to ``target`` (as large as the target) is written chunk
+    by chunk, on torch when the target requires grad and always on JAX, where ``jax.jit``
+    drops it when unused. A K-dimensional ``linear_weight`` of shape
     (V, d1, ..., dK, D), accepted by torch's reference path, is not supported.
 
     PyTorch equivalent: ``torch.nn.functional.linear_cross_entropy(input, linear_weight,
@@ -674,8 +699,14 @@ def linear_cross_entropy(
             result = xp.reshape(result, out_shape)
         return finish(result, out_dtype, xp)
     chunk = chunk_size or max(_MIN_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_cls, 1))
+    # Probabilities are differentiable, as in torch's reference path (soft targets that are
+    # themselves learned). Their gradient is as large as they are, so torch computes it only
+    # for a target that requires grad; JAX cannot tell inside a trace whether the target's
+    # cotangent is wanted, so it always gets one, and jax.jit drops it when unused.
+    grad_target = probs and (backend_name(xp) == "jax" or bool(getattr(t, "requires_grad", False)))
     key = (
-        _NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction, probs
+        _NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction, probs,
+        grad_target,
     )
     forward, backward, primal = _make_kernel(
         has_bias=b is not None,
@@ -687,20 +718,21 @@ def linear_cross_entropy(
         chunk=chunk,
         reduction=reduction,
         probs=probs,
+        grad_target=grad_target,
         xp=xp,
     )
+    diff = (x, w) + ((b,) if b is not None else ()) + ((t,) if grad_target else ())
+    nondiff = (() if grad_target else (t,)) + ((cw,) if cw is not None else ())
     apply = custom_gradient(
         forward,
         backward,
         xp=xp,
-        n_diff=3 if b is not None else 2,
+        n_diff=len(diff),
         n_out=1 if reduction != "none" else 2,
         key=key,
         primal=primal,
         handoff=primal is not None,
     )
-    diff = (x, w, b) if b is not None else (x, w)
-    nondiff = (t, cw) if cw is not None else (t,)
     if reduction == "none":
         loss, _ = apply(diff, nondiff)
         result = xp.reshape(loss, out_shape)

@@ -251,25 +251,31 @@ def _probs(n=37, v=29, seed=3):
 @pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(o) or "plain")
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("chunk", [8, None], ids=["chunks_of_8", "unchunked_small"])
-def test_probability_targets_match_torch(opts, reduction, chunk):
+@pytest.mark.parametrize("learned", [False, True], ids=["target_data", "target_requires_grad"])
+def test_probability_targets_match_torch(opts, reduction, chunk, learned):
     """A floating (N, V) target: torch's reference path (cross_entropy with probabilities:
-    smoothed, class-weighted, mean over the tokens), values and gradients."""
+    smoothed, class-weighted, mean over the tokens), values and gradients, the target's own
+    gradient too when it requires grad (torch's reference path differentiates it)."""
     x, w, b, _, cw = (torch.from_numpy(a) for a in _data())
     q = torch.from_numpy(_probs())
     kw = {"label_smoothing": opts.get("label_smoothing", 0.0)}
     if opts.get("weight"):
         kw["weight"] = cw
+    names = ("input", "linear_weight", "linear_bias") + (("target",) if learned else ())
 
     def grads(fn, **extra):
         args = [a.clone().requires_grad_(True) for a in (x, w, b)]
-        out = fn(args[0], args[1], q, linear_bias=args[2], reduction=reduction, **kw, **extra)
+        qa = q.clone().requires_grad_(True) if learned else q
+        out = fn(args[0], args[1], qa, linear_bias=args[2], reduction=reduction, **kw, **extra)
         cot = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)
-        return out.detach(), torch.autograd.grad((out * cot).sum(), args)
+        wrt = [*args, qa] if learned else args
+        return out.detach(), torch.autograd.grad((out * cot).sum(), wrt)
 
     ref, ref_g = grads(F.linear_cross_entropy)
     got, got_g = grads(al.linear_cross_entropy, chunk_size=chunk)
+    assert len(got_g) == len(names)
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
-    for g, r, name in zip(got_g, ref_g, ("input", "linear_weight", "linear_bias")):
+    for g, r, name in zip(got_g, ref_g, names, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-11, msg=name)
     np_got = al.linear_cross_entropy(x.numpy(), w.numpy(), q.numpy(), linear_bias=b.numpy(),
                                      reduction=reduction, chunk_size=8,
@@ -307,18 +313,68 @@ def test_probability_targets_jax_jit_padded_chunks(reduction):
         np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.needs("jax")
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_probability_targets_gradient_jax(reduction, jit):
+    """jax.grad with respect to the probabilities (and the input), chunked with a padded last
+    chunk, against torch's reference path; the padding rows' gradient rows are dropped."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    x, w, b, _, cw = _data()
+    q = _probs()
+    tx, tq = (torch.from_numpy(a).requires_grad_(True) for a in (x, q))
+    ref = F.cross_entropy(F.linear(tx, torch.from_numpy(w), torch.from_numpy(b)), tq,
+                          weight=torch.from_numpy(cw), label_smoothing=0.2, reduction=reduction)
+    cot = np.linspace(0.5, 1.5, ref.numel()).reshape(tuple(ref.shape))
+    ref_g = torch.autograd.grad((ref * torch.from_numpy(cot)).sum(), (tx, tq))
+
+    def f(x, q):
+        out = al.linear_cross_entropy(x, jnp.asarray(w), q, linear_bias=jnp.asarray(b),
+                                      weight=jnp.asarray(cw), label_smoothing=0.2,
+                                      reduction=reduction, chunk_size=8)
+        return jnp.sum(out * cot)
+
+    fn = jax.jit(jax.grad(f, argnums=(0, 1))) if jit else jax.grad(f, argnums=(0, 1))
+    got = fn(jnp.asarray(x), jnp.asarray(q))
+    for a, r, name in zip(got, ref_g, ("input", "target"), strict=True):
+        assert a.shape == r.shape, name
+        np.testing.assert_allclose(np.asarray(a), r.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+def test_probability_target_gradient_where_the_softmax_underflows():
+    """float32 logits of +-200: most probabilities underflow to 0, while the target's gradient
+    -(1 - eps) log p stays finite (from the logits, not from log(p)); torch.func.grad as well
+    as autograd, against torch's float64 reference path."""
+    rng = np.random.default_rng(5)
+    x = torch.from_numpy(rng.standard_normal((20, 4)) * 50)
+    w = torch.from_numpy(rng.standard_normal((30, 4)))
+    q = torch.from_numpy(_probs(20, 30))
+    ref = torch.func.grad(lambda q: F.cross_entropy(x @ w.T, q, label_smoothing=0.1))(q)
+    assert (torch.softmax(x @ w.T, 1).float() == 0).any()
+    x32, w32, q32 = x.float(), w.float(), q.float().requires_grad_(True)
+    loss = al.linear_cross_entropy(x32, w32, q32, label_smoothing=0.1, chunk_size=6)
+    (got,) = torch.autograd.grad(loss, (q32,))
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-5)
+    got_func = torch.func.grad(lambda q: al.linear_cross_entropy(
+        x32, w32, q, label_smoothing=0.1, chunk_size=6))(q32.detach())
+    torch.testing.assert_close(got_func.double(), ref, rtol=1e-5, atol=1e-5)
+
+
 def test_probability_targets_z_loss_and_softcap_formula():
     # z-loss per token (weight 1: probabilities have no per-token target weight) and soft-capped
     # logits, written with torch ops.
     x, w, b, _, _ = (torch.from_numpy(a) for a in _data())
     q = torch.from_numpy(_probs())
-    args = [a.clone().requires_grad_(True) for a in (x, w, b)]
-    z = 3.0 * torch.tanh(F.linear(*args) / 3.0)
-    ref = (F.cross_entropy(z, q, reduction="none") + 1e-3 * torch.logsumexp(z, 1) ** 2).mean()
+    args = [a.clone().requires_grad_(True) for a in (x, w, b, q)]
+    z = 3.0 * torch.tanh(F.linear(*args[:3]) / 3.0)
+    ref = (F.cross_entropy(z, args[3], reduction="none") + 1e-3 * torch.logsumexp(z, 1) ** 2)
+    ref = ref.mean()
     ref_g = torch.autograd.grad(ref, args)
-    args2 = [a.clone().requires_grad_(True) for a in (x, w, b)]
-    got = al.linear_cross_entropy(args2[0], args2[1], q, linear_bias=args2[2], z_loss=1e-3,
-                                  softcap=3.0, chunk_size=6)
+    args2 = [a.clone().requires_grad_(True) for a in (x, w, b, q)]
+    got = al.linear_cross_entropy(args2[0], args2[1], args2[3], linear_bias=args2[2],
+                                  z_loss=1e-3, softcap=3.0, chunk_size=6)
     got_g = torch.autograd.grad(got, args2)
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
     for g, r in zip(got_g, ref_g):
