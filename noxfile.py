@@ -25,7 +25,10 @@ BACKEND_DEPS = {
     "strict": ["array-api-strict"],
     "torch": [],
     "jax": ["jax", "optax"],
-    "dask": ["dask[array]", "distributed"],
+    # dask's own extra pins distributed to its release: a bare "distributed" let pip pair
+    # dask 2026.11.0 (no distributed of that release yet) with distributed 2021.4.1, which
+    # cannot import (dask.base.collections_to_dsk is gone).
+    "dask": ["dask[array,distributed]"],
     "cupy": ["cupy-cuda12x"],
 }
 PYTEST_BACKEND = {"strict": "array_api_strict", "cupy": "cupy,torch_cuda"}
