@@ -432,6 +432,15 @@ def _make_kernel(
     return forward, backward, None
 
 
+def _maybe_differentiated(a: Any, xp: Any) -> bool:
+    """Whether a gradient with respect to ``a`` may be asked for (False: certainly not)."""
+    if backend_name(xp) == "jax":
+        import jax
+
+        return isinstance(a, jax.core.Tracer)
+    return bool(getattr(a, "requires_grad", False))
+
+
 @register("classification", torch="torch.nn.functional.linear_cross_entropy")
 def linear_cross_entropy(
     input: Any,
@@ -527,8 +536,8 @@ def linear_cross_entropy(
     chunked like indices: :math:`\ell_n = -\sum_c w_c \tilde q_{nc} \log p_{nc}` with
     :math:`\tilde q = (1 - \varepsilon) q + \varepsilon / V`. They are differentiable, as in
     torch: the gradient with respect to ``target`` (as large as the target) is written chunk
-    by chunk, on torch when the target requires grad and always on JAX, where ``jax.jit``
-    drops it when unused. A K-dimensional ``linear_weight`` of shape
+    by chunk, on torch when the target requires grad and on JAX when it is traced (under
+    ``jax.jit`` XLA drops it when unused). A K-dimensional ``linear_weight`` of shape
     (V, d1, ..., dK, D), accepted by torch's reference path, is not supported.
 
     PyTorch equivalent: ``torch.nn.functional.linear_cross_entropy(input, linear_weight,
@@ -700,10 +709,11 @@ def linear_cross_entropy(
         return finish(result, out_dtype, xp)
     chunk = chunk_size or max(_MIN_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_cls, 1))
     # Probabilities are differentiable, as in torch's reference path (soft targets that are
-    # themselves learned). Their gradient is as large as they are, so torch computes it only
-    # for a target that requires grad; JAX cannot tell inside a trace whether the target's
-    # cotangent is wanted, so it always gets one, and jax.jit drops it when unused.
-    grad_target = probs and (backend_name(xp) == "jax" or bool(getattr(t, "requires_grad", False)))
+    # themselves learned). Their gradient is as large as they are, so it is computed only for
+    # a target that may be differentiated: on torch one that requires grad; on JAX a traced
+    # one (an eager jax.grad traces only the arrays it differentiates; under jax.jit every
+    # array is traced, and XLA drops the target's gradient when it is unused).
+    grad_target = probs and _maybe_differentiated(t, xp)
     key = (
         _NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction, probs,
         grad_target,
