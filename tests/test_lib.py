@@ -1016,6 +1016,67 @@ def test_jax_log_cosh_second_derivative():
         np.testing.assert_allclose(float(t), np.tanh(_LOG_COSH_SMOOTH).sum(), rtol=rtol)
 
 
+# Huber's elements: both sides of delta, the ties at +-delta, -0, the infinities and NaN.
+_HUBER_D = np.array([-np.inf, -1e30, -2.5, -0.5, -1e-20, -0.0, 0.0, 0.25, 0.7, 3.0, 1e30,
+                     np.inf, np.nan])
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.7])
+def test_huber_elements(backend, dtype, path, delta):
+    """0.5 d^2 below delta, delta (|d| - delta / 2) from it on: against the float64 two-branch
+    formula on the rounded inputs, with the ties d = +-delta."""
+    if dtype not in ("float32", "float64"):
+        pytest.skip("float32/float64 carry the values")
+    rng = rng_for("huber_elements")
+    a = np.concatenate([_HUBER_D, [delta, -delta], rng.normal(scale=2.0, size=40)])
+    ar = _rounded(backend, a, dtype)
+    ad = np.abs(ar)
+    with np.errstate(invalid="ignore"):
+        want = np.where(ad < delta, 0.5 * ad * ad, delta * (ad - 0.5 * delta))
+    with force_generic(path == "generic"):
+        got = P.huber_elements(backend.asarray(a, dtype), delta=delta, xp=backend.xp)
+        _assert_close(backend, got, want, dtype, "huber_elements")
+
+
+@pytest.mark.needs("jax")
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("delta", [1.0, 0.5])
+def test_jax_huber_elements_derivatives_match_torch(delta):
+    """JAX's written-out derivative of Huber's elements against torch's huber_loss backward
+    and double backward (float64), the ties at +-delta included (torch: slope +-delta there
+    and second derivative 0): jax.grad eager and jitted, jax.jvp, and jax.hessian."""
+    import jax
+    import jax.numpy as jnp
+    import torch
+
+    d = np.array([-3.0, -delta, -0.25, -0.0, 0.0, 0.3, delta, 2.0, np.nextafter(delta, 0)])
+    x = torch.tensor(d, dtype=torch.float64, requires_grad=True)
+    out = torch.nn.functional.huber_loss(x, torch.zeros_like(x), reduction="sum", delta=delta)
+    (g,) = torch.autograd.grad(out, x, create_graph=True)
+    h = np.array([torch.autograd.grad(g[i], x, retain_graph=True)[0][i].item()
+                  for i in range(d.size)])
+    want_g = g.detach().numpy()
+
+    def f(u):
+        return jnp.sum(P.huber_elements(u, delta=delta, xp=jnp))
+
+    u = jnp.asarray(d, dtype=jnp.float64)
+    for grad in (jax.grad(f), jax.jit(jax.grad(f))):
+        np.testing.assert_array_equal(np.asarray(grad(u)), want_g)
+    tangent = np.linspace(0.5, 2.0, d.size)
+    _, t = jax.jvp(f, (u,), (jnp.asarray(tangent),))
+    np.testing.assert_allclose(float(t), float(want_g @ tangent), rtol=1e-15)
+    for hess in (jax.hessian(f), jax.jit(jax.hessian(f))):
+        got = np.asarray(hess(u))
+        np.testing.assert_array_equal(np.diag(got), h)
+        np.testing.assert_array_equal(got - np.diag(np.diag(got)), 0)
+    # and through the loss, with a target: d/dt = -d/dx
+    gx, gt = jax.grad(lambda a, b: arrayloss.huber_loss(a, b, delta=delta, reduction="sum"),
+                      argnums=(0, 1))(u + 1.0, jnp.ones_like(u))
+    np.testing.assert_allclose(np.asarray(gx), want_g, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(np.asarray(gt), -want_g, rtol=1e-15, atol=0)
+
+
 @pytest.mark.needs("torch")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_log_cosh_value_and_tanh_gradient(dtype):
