@@ -312,7 +312,7 @@ def huber_loss(
     if weight is None and (native := native_loss(name, xp)) is not None:
         opts = {"reduction": reduction, "delta": delta}
         return finish(_PLANS[name].run(key, native, given, (input, target), opts), out, xp)
-    loss = huber_elements(input - target, delta=delta, xp=xp)
+    loss = huber_elements(input, target, delta=delta, xp=xp)
     if weight is not None:
         loss = loss * weight  # torch: the weighted mean is mean(w * l)
     return finish(reduce(loss, reduction, xp=xp), out, xp)

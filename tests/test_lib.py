@@ -1034,7 +1034,8 @@ def test_huber_elements(backend, dtype, path, delta):
     with np.errstate(invalid="ignore"):
         want = np.where(ad < delta, 0.5 * ad * ad, delta * (ad - 0.5 * delta))
     with force_generic(path == "generic"):
-        got = P.huber_elements(backend.asarray(a, dtype), delta=delta, xp=backend.xp)
+        got = P.huber_elements(backend.asarray(a, dtype), backend.asarray(np.zeros_like(a), dtype),
+                               delta=delta, xp=backend.xp)
         _assert_close(backend, got, want, dtype, "huber_elements")
 
 
@@ -1044,7 +1045,8 @@ def test_huber_elements(backend, dtype, path, delta):
 def test_jax_huber_elements_derivatives_match_torch(delta):
     """JAX's written-out derivative of Huber's elements against torch's huber_loss backward
     and double backward (float64), the ties at +-delta included (torch: slope +-delta there
-    and second derivative 0): jax.grad eager and jitted, jax.jvp, and jax.hessian."""
+    and second derivative 0): jax.grad eager and jitted, jax.jvp, and jax.hessian; and
+    torch's weighted huber (arrayloss's elementwise path) by create_graph."""
     import jax
     import jax.numpy as jnp
     import torch
@@ -1058,7 +1060,7 @@ def test_jax_huber_elements_derivatives_match_torch(delta):
     want_g = g.detach().numpy()
 
     def f(u):
-        return jnp.sum(P.huber_elements(u, delta=delta, xp=jnp))
+        return jnp.sum(P.huber_elements(u, jnp.zeros_like(u), delta=delta, xp=jnp))
 
     u = jnp.asarray(d, dtype=jnp.float64)
     for grad in (jax.grad(f), jax.jit(jax.grad(f))):
@@ -1070,6 +1072,14 @@ def test_jax_huber_elements_derivatives_match_torch(delta):
         got = np.asarray(hess(u))
         np.testing.assert_array_equal(np.diag(got), h)
         np.testing.assert_array_equal(got - np.diag(np.diag(got)), 0)
+    # torch's weighted huber_loss takes arrayloss's elementwise path: the same derivatives
+    w = torch.linspace(0.5, 2.0, d.size, dtype=torch.float64)
+    xw = torch.tensor(d, dtype=torch.float64, requires_grad=True)
+    ow = arrayloss.huber_loss(xw, torch.zeros_like(xw), weight=w, reduction="sum", delta=delta)
+    (gw,) = torch.autograd.grad(ow, xw, create_graph=True)
+    hw = [torch.autograd.grad(gw[i], xw, retain_graph=True)[0][i].item() for i in range(d.size)]
+    np.testing.assert_array_equal(gw.detach().numpy(), want_g * w.numpy())
+    np.testing.assert_array_equal(np.array(hw), h * w.numpy())
     # and through the loss, with a target: d/dt = -d/dx
     gx, gt = jax.grad(lambda a, b: arrayloss.huber_loss(a, b, delta=delta, reduction="sum"),
                       argnums=(0, 1))(u + 1.0, jnp.ones_like(u))
