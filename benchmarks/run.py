@@ -20,6 +20,7 @@ Writes ``results.md`` (tables + the machine), ``results.json`` and ``ratios.png`
 
     python benchmarks/run.py [--quick] [--losses a,b] [--backends numpy,torch,jax]
                              [--sizes tiny,medium,large] [--no-compile] [--no-keras]
+                             [--modes fwd,fwd+bwd,value+grad]
 """
 
 from __future__ import annotations
@@ -132,10 +133,14 @@ def _torch_fwd_bwd(f: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return step
 
 
-def _jax_fwd_bwd(f: Any, args: list[Any], kwargs: dict[str, Any], jit: bool) -> Any:
+def _jax_fwd_bwd(
+    f: Any, args: list[Any], kwargs: dict[str, Any], jit: bool, value: bool = False
+) -> Any:
+    """``jax.grad`` (mode ``fwd+bwd``) or ``jax.value_and_grad`` (``value+grad``: what a
+    training step that logs its loss runs; XLA may compile the pair differently)."""
     import jax
 
-    g = jax.grad(lambda x, *rest: f(x, *rest, **kwargs))
+    g = (jax.value_and_grad if value else jax.grad)(lambda x, *rest: f(x, *rest, **kwargs))
     if jit:
         g = jax.jit(g)
     return lambda: g(*args)
@@ -163,14 +168,14 @@ def candidates(
                 f = jax.jit(partial(loss, **kw)) if jit else partial(loss, **kw)
                 al[name] = _forward(f, args, {})
             else:
-                al[name] = _jax_fwd_bwd(loss, args, kw, jit)
+                al[name] = _jax_fwd_bwd(loss, args, kw, jit, value=mode == "value+grad")
         for name, f in peers.items():
             jit = name in jit_peers
             base = getattr(f, "__wrapped__", f) if name == "optax+jit" else f
             if mode == "fwd":
                 pe[name] = _forward(jax.jit(base) if jit else base, args, {})
             else:
-                pe[name] = _jax_fwd_bwd(base, args, {}, jit)
+                pe[name] = _jax_fwd_bwd(base, args, {}, jit, value=mode == "value+grad")
         return al, pe
     build = _forward if mode == "fwd" else _torch_fwd_bwd
     for name, kw in wanted.items():
@@ -187,6 +192,8 @@ def candidates(
 
 
 def _value(fn_result: Any) -> float:
+    if isinstance(fn_result, tuple):  # value_and_grad: (value, gradient)
+        return sum(_value(r) for r in fn_result)
     return float(np.asarray(_to_numpy(fn_result)).sum())
 
 
@@ -441,6 +448,8 @@ def keras_jax_worker(opts: argparse.Namespace) -> list[dict[str, Any]]:
             tmp,
             "--sizes",
             ",".join(opts.sizes),
+            "--modes",
+            opts.modes,
             "--no-compile",
             "--no-plot",
         ]
@@ -470,7 +479,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--sizes",
         help="comma-separated names among " + ", ".join({**SIZES, **QUICK_SIZES, **EXTRA_SIZES}),
     )
-    p.add_argument("--modes", default="fwd,fwd+bwd")
+    p.add_argument(
+        "--modes",
+        default="fwd,fwd+bwd",
+        help="among fwd, fwd+bwd (jax.grad on JAX) and value+grad (jax.value_and_grad; "
+        "JAX only)",
+    )
     p.add_argument(
         "--compile",
         dest="compile",
@@ -525,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in opts.modes.split(","):
                     if backend == "numpy" and mode != "fwd":
                         continue
+                    if mode == "value+grad" and backend != "jax":
+                        continue  # torch's fwd+bwd rows already compute the value
                     try:
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")  # peers' deprecation notices
