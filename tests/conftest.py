@@ -58,9 +58,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, dropped = [], []
     for item in items:
         uses_backend = "backend" in getattr(item, "fixturenames", ())
-        needs = item.get_closest_marker("needs")
-        if needs is not None and not item.get_closest_marker("not_selected"):
-            (keep if needs.args[0] in selected else dropped).append(item)
+        # Every needs(...) mark counts, not only the closest: a test comparing JAX with torch
+        # runs in a session that selects one of them and has the other's library installed
+        # (the jax session, where torch is a reference peer), not in the torch session, which
+        # has no JAX.
+        needs = {m.args[0] for m in item.iter_markers("needs")}
+        if needs and not item.get_closest_marker("not_selected"):
+            runs = needs & selected and all(_installed(n) for n in needs)
+            (keep if runs else dropped).append(item)
         elif item.get_closest_marker("not_selected") or (
             not uses_backend and "numpy" not in selected
         ):
@@ -76,6 +81,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _installed(name: str) -> bool:
+    return BACKENDS[name].skip_reason() is None
 
 
 def _backend_param(b, *values, id_suffix=""):
