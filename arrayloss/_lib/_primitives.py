@@ -314,8 +314,9 @@ def _generic_huber_elements(x: Any, y: Any, /, *, delta: float, xp: Any) -> Any:
     ``delta (|d| - 0.5 delta)``, as ``e (|d| - e / 2)`` with ``e = min(|d|, delta)``:
     rounded exactly like torch's two branches, with no select (XLA on CPU does not fuse a
     select into the reduction after it: 3x slower under ``jax.jit`` than optax's
-    ``huber_loss`` at 10^7 elements). Under JAX, ``min``'s derivative is 1 below ``delta``
-    and 0 from it on (autodiff's splits the tie: a second derivative of 0.75 at
+    ``huber_loss`` at 10^7 elements). Under JAX the derivative is written out: the slope
+    ``clip(d, -delta, delta)``, whose own derivative is 1 below ``delta`` and 0 from it on
+    (autodiff through ``min`` splits the tie: a second derivative of 0.75 at
     ``|d| = delta``, where torch's is 0, and two compares, two selects and a division
     in the backward pass). Torch runs its own kernel unreduced (its double backward is 0
     there too)."""
@@ -770,25 +771,38 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
         (d,), (dd,) = primals, tangents
         return log_cosh(d), jnp.tanh(d) * dd
 
-    # min(a, c) whose derivative is 1 below c and 0 from c on (one compare and one select in
-    # the backward pass): torch's second derivative of Huber at |d| = delta, 0. Speed under
-    # jax.jit is that of jnp.minimum's (interleaved, (256, 1000) and (8192, 1280), grad and
-    # value_and_grad: within 3%). A custom JVP of the whole element instead (slope d or
-    # delta sign(d)) made value_and_grad 1.25x slower at (8192, 1280): XLA's CPU YNNPACK
-    # reduction then materialised |d| and a broadcast delta.
-    @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
-    def capped(a: Any, c: float) -> Any:
-        return jnp.minimum(a, c)
-
-    @capped.defjvp
-    def capped_jvp(c: float, primals: Any, tangents: Any) -> Any:
-        (a,), (da,) = primals, tangents
-        return capped(a, c), jnp.where(a < c, da, 0)  # capped: its own rule at every order
-
+    # Huber's elements with their derivative written out: the slope clip(d, -delta, delta),
+    # whose own derivative is 1 inside and 0 from |d| = delta on (torch's second derivative
+    # there, 0; through jnp.minimum autodiff splits the tie: 0.75). Under jax.value_and_grad
+    # XLA on CPU shares what the forward and the backward have in common and then
+    # materialises it between its kernels: the difference, or a broadcast delta, kept the
+    # YNNPACK reduction of the value from fusing its elements (two full-size temporaries:
+    # 1.8x slower at (8192, 1280) than this, 1.25x slower than Keras's select form). So the
+    # slope reads y - x, not the value's x - y, and its bounds are a delta XLA cannot see is
+    # the value's (a scalar through an optimization barrier): the value is then one fused
+    # reduction of x and y, the gradient one loop over x and y. Interleaved at (8192, 1280),
+    # value_and_grad 19.2-19.6 ms (Keras 28.6-32.3, the shared form 35.2-35.5), grad 14.3
+    # (Keras 15.0, shared 19.4); forward unchanged.
+    @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
     def huber_elements(x: Any, y: Any, delta: float) -> Any:
         ad = jnp.abs(x - y)
-        e = capped(ad, delta)
+        e = jnp.minimum(ad, delta)
         return e * (ad - 0.5 * e)
+
+    @huber_elements.defjvp
+    def huber_elements_jvp(delta: float, primals: Any, tangents: Any) -> Any:
+        (x, y), (dx, dy) = primals, tangents
+        return huber_elements(x, y, delta), huber_slope(y - x, delta) * (dy - dx)
+
+    @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+    def huber_slope(d: Any, delta: float) -> Any:
+        c = jax.lax.optimization_barrier(jnp.asarray(delta, d.dtype))  # type: ignore[no-untyped-call]
+        return jnp.clip(d, -c, c)
+
+    @huber_slope.defjvp
+    def huber_slope_jvp(delta: float, primals: Any, tangents: Any) -> Any:
+        (d,), (dd,) = primals, tangents
+        return huber_slope(d, delta), jnp.where(jnp.abs(d) < delta, dd, 0)  # every order
 
     def divide_exact(x: Any, d: Any) -> Any:
         shape = jnp.broadcast_shapes(jnp.shape(x), jnp.shape(d))
