@@ -804,6 +804,22 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
         (d,), (dd,) = primals, tangents
         return huber_slope(d, delta), jnp.where(jnp.abs(d) < delta, dd, 0)  # every order
 
+    # jax.nn.relu's rule (max(x, 0), slope [x > 0]), with the value's zero a scalar that XLA
+    # cannot see is a constant (an optimization barrier): under jax.value_and_grad, XLA on
+    # CPU materialised the constant zero as a full-size array for the YNNPACK reduction of
+    # the value. Interleaved, 1 - t x then mean: value_and_grad 221 vs 240 us at
+    # (256, 1000), 30.5 vs 36.5 ms at (8192, 1280) (optax's hinge_loss 197 us, 29.0 ms);
+    # forward and grad unchanged.
+    @jax.custom_jvp
+    def relu(x: Any) -> Any:
+        zero = jax.lax.optimization_barrier(jnp.zeros((), x.dtype))  # type: ignore[no-untyped-call]
+        return jnp.maximum(x, zero)
+
+    @relu.defjvp
+    def relu_jvp(primals: Any, tangents: Any) -> Any:
+        (x,), (dx,) = primals, tangents
+        return relu(x), jnp.where(x > 0, dx, 0)
+
     def divide_exact(x: Any, d: Any) -> Any:
         shape = jnp.broadcast_shapes(jnp.shape(x), jnp.shape(d))
         if jnp.shape(d) == shape:
@@ -828,7 +844,7 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
         "softplus": lambda x, /, *, xp: jax.nn.softplus(x),
         "log_sigmoid": lambda x, /, *, xp: jax.nn.log_sigmoid(x),
         "sigmoid": lambda x, /, *, xp: jax.nn.sigmoid(x),
-        "relu": lambda x, /, *, xp: jax.nn.relu(x),
+        "relu": lambda x, /, *, xp: relu(x),
         "xlogy": lambda x, y, /, *, xp: jxlogy(x, y),
         "take_along_axis": lambda x, i, /, *, axis, xp: jnp.take_along_axis(x, i, axis=axis),
         "one_hot": lambda i, n, /, *, dtype, axis=-1, xp: jax.nn.one_hot(
