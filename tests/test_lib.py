@@ -1106,3 +1106,42 @@ def test_torch_log_cosh_value_and_tanh_gradient(dtype):
     rtol = 1e-6 if dtype == "float32" else 1e-13
     np.testing.assert_allclose(loss.detach().double().numpy(), want, rtol=rtol, atol=1e-300)
     np.testing.assert_allclose(g.double().numpy(), np.tanh(d), rtol=rtol, atol=0)
+
+
+@pytest.mark.needs("jax")
+def test_jax_recomputed_keeps_every_derivative():
+    """``recomputed`` (jax.checkpoint under tracing) changes where XLA computes the terms, not
+    what they are: the value and gradient of mean(|y - x| / max(|y|, eps)) under jax.jit and
+    jax.value_and_grad, its forward-mode derivative and Hessian (0: piecewise linear in x),
+    and a vmapped gradient, against the float64 formula."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = rng_for("recomputed")
+    x, y = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    y[0, 0] = 0.0  # the floor's branch
+    floor = 1e-3
+
+    def terms(a, b):
+        return jnp.abs(b - a) / jnp.maximum(jnp.abs(b), floor)
+
+    def loss(a, b):
+        return jnp.mean(P.recomputed(terms, a, b, xp=jnp))
+
+    den = np.maximum(np.abs(y), floor)
+    want_v = np.mean(np.abs(y - x) / den)
+    want_g = np.sign(x - y) / den / x.size
+    xa, ya = jnp.asarray(x), jnp.asarray(y)
+    v, g = jax.jit(jax.value_and_grad(loss))(xa, ya)
+    np.testing.assert_allclose(float(v), want_v, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g), want_g, rtol=1e-12)
+    t = np.ones_like(x)
+    _, tangent = jax.jvp(lambda a: loss(a, ya), (xa,), (jnp.asarray(t),))
+    np.testing.assert_allclose(float(tangent), np.sum(want_g * t), rtol=1e-12)
+    hess = jax.hessian(lambda a: loss(a, ya))(xa)
+    np.testing.assert_array_equal(np.asarray(hess), 0.0)
+    rows = jax.vmap(jax.grad(loss))(xa, ya)  # one row each: the mean over its 5 terms
+    np.testing.assert_allclose(np.asarray(rows), np.sign(x - y) / den / x.shape[1], rtol=1e-12)
+    # eager, nothing traced: the terms themselves
+    np.testing.assert_allclose(np.asarray(P.recomputed(terms, xa, ya, xp=jnp)),
+                               np.abs(y - x) / den, rtol=1e-12)

@@ -46,6 +46,7 @@ __all__ = [
     "native_checks_labels",
     "native_loss",
     "one_hot",
+    "recomputed",
     "relu",
     "safe_root",
     "scale_owned",
@@ -307,6 +308,16 @@ def _generic_squared_log1p_diff(a: Any, b: Any, /, *, floor: float, xp: Any) -> 
     clip here too: torch's ``maximum`` would halve it at ``a == floor``)."""
     d = xp.log1p(xp.clip(a, floor)) - xp.log1p(xp.clip(b, floor))
     return d * d
+
+
+def _generic_recomputed(fn: Callable[..., Any], /, *arrays: Any, xp: Any) -> Any:
+    """``fn(*arrays)``: a loss's elementwise terms, which an autodiff backend recomputes from
+    ``arrays`` in the backward pass rather than keep what the value and the gradient share.
+    Under JAX (traced arrays) it is ``jax.checkpoint(fn)``: XLA on CPU otherwise
+    materialises the shared ``x - y`` between the value's fused reduction and the gradient's
+    loop under ``jax.value_and_grad``; recomputed, the value is one pass over the inputs and
+    the gradient another. ``fn`` uses the arrays' own operators (or ``xp``) only."""
+    return fn(*arrays)
 
 
 def _generic_huber_elements(x: Any, y: Any, /, *, delta: float, xp: Any) -> Any:
@@ -820,6 +831,15 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
         (x,), (dx,) = primals, tangents
         return relu(x), jnp.where(x > 0, dx, 0)
 
+    def recomputed(fn: Callable[..., Any], *arrays: Any) -> Any:
+        # Traced only (jax.jit, jax.grad): an eager forward has no backward to recompute for.
+        # Interleaved, value_and_grad of the mean at (256, 1000): (x - y)^2 131.6 vs 188.6 us,
+        # |x - y| 192 vs 244, MAPE's 290 vs 308; at (8192, 1280) 17.1 vs 17.3, 17.2 vs 17.9
+        # and 35.9 vs 47.6 ms. jax.grad alone and the forward are unchanged.
+        if any(isinstance(a, jax.core.Tracer) for a in arrays):
+            return jax.checkpoint(fn)(*arrays)
+        return fn(*arrays)
+
     def divide_exact(x: Any, d: Any) -> Any:
         shape = jnp.broadcast_shapes(jnp.shape(x), jnp.shape(d))
         if jnp.shape(d) == shape:
@@ -845,6 +865,7 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
         "log_sigmoid": lambda x, /, *, xp: jax.nn.log_sigmoid(x),
         "sigmoid": lambda x, /, *, xp: jax.nn.sigmoid(x),
         "relu": lambda x, /, *, xp: relu(x),
+        "recomputed": lambda fn, /, *arrays, xp: recomputed(fn, *arrays),
         "xlogy": lambda x, y, /, *, xp: jxlogy(x, y),
         "take_along_axis": lambda x, i, /, *, axis, xp: jnp.take_along_axis(x, i, axis=axis),
         "one_hot": lambda i, n, /, *, dtype, axis=-1, xp: jax.nn.one_hot(
@@ -1120,6 +1141,7 @@ divide_exact = _primitive("divide_exact", _generic_divide_exact)
 log_cosh = _primitive("log_cosh", _generic_log_cosh)
 huber_elements = _primitive("huber_elements", _generic_huber_elements)
 relu = _primitive("relu", _generic_relu)
+recomputed = _primitive("recomputed", _generic_recomputed)
 all_zero_or_one = _primitive("all_zero_or_one", _generic_all_zero_or_one)
 all_signs = _primitive("all_signs", _generic_all_signs)
 floor_straight_through = _primitive("floor_straight_through", _generic_floor_straight_through)
