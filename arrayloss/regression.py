@@ -90,6 +90,7 @@ def _squared_error(x: Any, y: Any) -> Any:
     # on torch and JAX (x * x for the integer power 2)
     return (x - y) ** 2
 
+
 @register(
     _FAMILY,
     class_name="L1Loss",
