@@ -41,7 +41,7 @@ from ._lib import (
     register,
 )
 from ._lib._chunk import chunked_scan
-from ._lib._compat import backend_name, device, isdtype
+from ._lib._compat import device, isdtype
 from ._lib._custom_grad import custom_gradient
 from ._lib._dtypes import index_dtype
 from ._lib._plans import Plans
@@ -56,7 +56,7 @@ from ._lib._primitives import (
     sum_ratio,
     take_along_axis,
 )
-from ._lib._validation import shape_str
+from ._lib._validation import may_be_differentiated, shape_str
 from .classification import cross_entropy
 
 __all__ = ["linear_cross_entropy"]
@@ -432,15 +432,6 @@ def _make_kernel(
     return forward, backward, None
 
 
-def _maybe_differentiated(a: Any, xp: Any) -> bool:
-    """Whether a gradient with respect to ``a`` may be asked for (False: certainly not)."""
-    if backend_name(xp) == "jax":
-        import jax
-
-        return isinstance(a, jax.core.Tracer)
-    return bool(getattr(a, "requires_grad", False))
-
-
 @register("classification", torch="torch.nn.functional.linear_cross_entropy")
 def linear_cross_entropy(
     input: Any,
@@ -713,7 +704,7 @@ def linear_cross_entropy(
     # a target that may be differentiated: on torch one that requires grad; on JAX a traced
     # one (an eager jax.grad traces only the arrays it differentiates; under jax.jit every
     # array is traced, and XLA drops the target's gradient when it is unused).
-    grad_target = probs and _maybe_differentiated(t, xp)
+    grad_target = probs and may_be_differentiated(t, xp)
     key = (
         _NAME, b is not None, cw is not None, ignore_index, eps, zl, cap, chunk, reduction, probs,
         grad_target,

@@ -24,6 +24,7 @@ __all__ = [
     "check_reduction",
     "check_same_shape",
     "is_concrete",
+    "may_be_differentiated",
     "shape_str",
 ]
 
@@ -126,6 +127,17 @@ def all_concrete(arrays: Any, xp: Any) -> bool:
             if wrapped(x):
                 return False
     return True
+
+
+def may_be_differentiated(a: Any, xp: Any) -> bool:
+    """Whether a gradient with respect to ``a`` may be asked for (False: certainly not): a
+    traced JAX array (an eager ``jax.grad`` traces only what it differentiates; ``jax.jit``
+    traces everything), a torch tensor that requires grad."""
+    if backend_name(xp) == "jax":
+        import jax
+
+        return isinstance(a, jax.core.Tracer)
+    return bool(getattr(a, "requires_grad", False))
 
 
 def check_labels_in_range(
