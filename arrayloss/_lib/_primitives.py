@@ -782,6 +782,12 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
         (d,), (dd,) = primals, tangents
         return log_cosh(d), jnp.tanh(d) * dd
 
+    def opaque_scalar(value: float, dtype: Any) -> Any:
+        # A 0-d constant through an optimization barrier: XLA cannot fold it, so it does not
+        # merge it with an equal constant elsewhere in the program (CSE) and then hand the
+        # shared broadcast to its CPU YNNPACK reduction as a materialised full-size array.
+        return jax.lax.optimization_barrier(jnp.asarray(value, dtype))  # type: ignore[no-untyped-call]
+
     # Huber's elements with their derivative written out: the slope clip(d, -delta, delta),
     # whose own derivative is 1 inside and 0 from |d| = delta on (torch's second derivative
     # there, 0; through jnp.minimum autodiff splits the tie: 0.75). Under jax.value_and_grad
@@ -807,7 +813,7 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
 
     @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
     def huber_slope(d: Any, delta: float) -> Any:
-        c = jax.lax.optimization_barrier(jnp.asarray(delta, d.dtype))  # type: ignore[no-untyped-call]
+        c = opaque_scalar(delta, d.dtype)
         return jnp.clip(d, -c, c)
 
     @huber_slope.defjvp
@@ -823,8 +829,7 @@ def _jax_natives() -> dict[str, Callable[..., Any]]:
     # forward and grad unchanged.
     @jax.custom_jvp
     def relu(x: Any) -> Any:
-        zero = jax.lax.optimization_barrier(jnp.zeros((), x.dtype))  # type: ignore[no-untyped-call]
-        return jnp.maximum(x, zero)
+        return jnp.maximum(x, opaque_scalar(0, x.dtype))
 
     @relu.defjvp
     def relu_jvp(primals: Any, tangents: Any) -> Any:
