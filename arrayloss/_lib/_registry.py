@@ -25,6 +25,8 @@ class LossSpec:
     class_name: str
     array_args: tuple[str, ...]
     peers: dict[str, str] = field(default_factory=dict)
+    # the kind of sample input the main job and the benchmarks feed it (arrayloss/_check.py)
+    sample: str | None = None
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -53,6 +55,7 @@ def register(
     keras: str | None = None,
     monai: str | None = None,
     torchvision: str | None = None,
+    sample: str | None = None,
 ) -> Callable[[F], F]:
     """Record a public loss. ``torch=``/``optax=``/... name the peer functions it matches."""
 
@@ -78,6 +81,7 @@ def register(
             class_name=class_name or _default_class_name(name),
             array_args=arrays,
             peers=peers,
+            sample=sample,
         )
         return func
 
