@@ -432,7 +432,11 @@ def _make_kernel(
     return forward, backward, None
 
 
-@register("classification", torch="torch.nn.functional.linear_cross_entropy")
+@register(
+    "classification",
+    torch="torch.nn.functional.linear_cross_entropy",
+    sample="hidden_weight_index",
+)
 def linear_cross_entropy(
     input: Any,
     linear_weight: Any,

@@ -254,6 +254,7 @@ def _weighted_mean_reduce(loss: Any, denom: Any, reduction: str, xp: Any) -> Any
     torch="torch.nn.functional.cross_entropy",
     optax="optax.losses.softmax_cross_entropy_with_integer_labels",
     keras="keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+    sample="logits_index",
 )
 def cross_entropy(
     input: Any,
@@ -424,6 +425,7 @@ def cross_entropy(
     _FAMILY,
     class_name="NLLLoss",
     torch="torch.nn.functional.nll_loss",
+    sample="logprobs_index",
 )
 def nll_loss(
     input: Any,
@@ -570,6 +572,7 @@ def _weighted_elementwise(loss: Any, weight: Any, reduction: str, xp: Any) -> An
     class_name="BCELoss",
     torch="torch.nn.functional.binary_cross_entropy",
     keras="keras.losses.BinaryCrossentropy(from_logits=False)",
+    sample="probs_binary",
 )
 def binary_cross_entropy(
     input: Any,
@@ -645,6 +648,7 @@ def binary_cross_entropy(
     torch="torch.nn.functional.binary_cross_entropy_with_logits",
     optax="optax.losses.sigmoid_binary_cross_entropy (unreduced)",
     keras="keras.losses.BinaryCrossentropy(from_logits=True)",
+    sample="logits_binary",
 )
 def binary_cross_entropy_with_logits(
     input: Any,
@@ -720,6 +724,7 @@ def binary_cross_entropy_with_logits(
     torch="torch.nn.functional.kl_div",
     optax="optax.losses.kl_divergence (reduced over the last axis)",
     keras="keras.losses.KLDivergence",
+    sample="logprobs_probs",
 )
 def kl_div(
     input: Any,
@@ -800,6 +805,7 @@ def kl_div(
     class_name="SigmoidFocalLoss",
     torchvision="torchvision.ops.sigmoid_focal_loss",
     monai="monai.losses.FocalLoss(use_softmax=False)",
+    sample="logits_binary",
 )
 def sigmoid_focal_loss(
     inputs: Any,
@@ -885,6 +891,7 @@ def sigmoid_focal_loss(
     _FAMILY,
     class_name="FocalLoss",
     monai="monai.losses.FocalLoss(use_softmax=True)",
+    sample="logits_index",
 )
 def focal_loss(
     input: Any,
@@ -988,7 +995,7 @@ def focal_loss(
     return finish(_weighted_mean_reduce(loss, w_t, reduction, xp), out, xp)
 
 
-@register(_FAMILY, class_name="Poly1CrossEntropyLoss")
+@register(_FAMILY, class_name="Poly1CrossEntropyLoss", sample="logits_index")
 def poly1_cross_entropy(
     input: Any,
     target: Any,

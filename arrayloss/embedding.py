@@ -141,7 +141,12 @@ def _check_embeddings(loss: str, names: tuple[str, ...], arrays: tuple[Any, ...]
 # ---------------------------------------------------------------------------------------------
 
 
-@register(_FAMILY, class_name="MarginRankingLoss", torch="torch.nn.functional.margin_ranking_loss")
+@register(
+    _FAMILY,
+    class_name="MarginRankingLoss",
+    torch="torch.nn.functional.margin_ranking_loss",
+    sample="ranking",
+)
 def margin_ranking_loss(
     input1: Any,
     input2: Any,
@@ -214,7 +219,10 @@ def margin_ranking_loss(
 
 
 @register(
-    _FAMILY, class_name="HingeEmbeddingLoss", torch="torch.nn.functional.hinge_embedding_loss"
+    _FAMILY,
+    class_name="HingeEmbeddingLoss",
+    torch="torch.nn.functional.hinge_embedding_loss",
+    sample="logits_sign",
 )
 def hinge_embedding_loss(
     input: Any,
@@ -286,7 +294,10 @@ def hinge_embedding_loss(
 
 
 @register(
-    _FAMILY, class_name="CosineEmbeddingLoss", torch="torch.nn.functional.cosine_embedding_loss"
+    _FAMILY,
+    class_name="CosineEmbeddingLoss",
+    torch="torch.nn.functional.cosine_embedding_loss",
+    sample="embedding_pair_sign",
 )
 def cosine_embedding_loss(
     input1: Any,
@@ -417,7 +428,12 @@ def _triplet_native(
     return (_PLANS[name].run(key, native, given, used, opts),)
 
 
-@register(_FAMILY, class_name="TripletMarginLoss", torch="torch.nn.functional.triplet_margin_loss")
+@register(
+    _FAMILY,
+    class_name="TripletMarginLoss",
+    torch="torch.nn.functional.triplet_margin_loss",
+    sample="embedding_triplet",
+)
 def triplet_margin_loss(
     anchor: Any,
     positive: Any,
@@ -510,6 +526,7 @@ def triplet_margin_loss(
     _FAMILY,
     class_name="TripletMarginWithDistanceLoss",
     torch="torch.nn.functional.triplet_margin_with_distance_loss",
+    sample="embedding_triplet",
 )
 def triplet_margin_with_distance_loss(
     anchor: Any,
@@ -605,7 +622,7 @@ def triplet_margin_with_distance_loss(
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
-@register(_FAMILY, class_name="ContrastiveLoss")
+@register(_FAMILY, class_name="ContrastiveLoss", sample="embedding_pair_binary")
 def contrastive_loss(
     input1: Any,
     input2: Any,
@@ -699,6 +716,7 @@ _GAP = 30.0
     _FAMILY,
     class_name="InfoNCELoss",
     optax="optax.losses.ntxent (on concat([input, target]), labels concat([arange(N)] * 2))",
+    sample="pair",
 )
 def info_nce_loss(
     input: Any,

@@ -29,7 +29,7 @@ __all__ = [
 _FAMILY = "generative"
 
 
-@register(_FAMILY, class_name="WassersteinCriticLoss")
+@register(_FAMILY, class_name="WassersteinCriticLoss", sample="pair")
 def wasserstein_critic_loss(
     real_scores: Any,
     fake_scores: Any,
@@ -94,7 +94,7 @@ def wasserstein_critic_loss(
     return finish(reduce(fake, reduction, xp=xp) - reduce(real, reduction, xp=xp), out, xp)
 
 
-@register(_FAMILY, class_name="WassersteinGeneratorLoss")
+@register(_FAMILY, class_name="WassersteinGeneratorLoss", sample="single")
 def wasserstein_generator_loss(
     fake_scores: Any,
     /,
@@ -141,7 +141,7 @@ def wasserstein_generator_loss(
     return finish(-reduce(fake, reduction, xp=xp), out, xp)
 
 
-@register(_FAMILY, class_name="GradientPenalty")
+@register(_FAMILY, class_name="GradientPenalty", sample="single")
 def gradient_penalty(
     gradients: Any,
     /,
@@ -212,7 +212,7 @@ def gradient_penalty(
     return finish(reduce((norm - tau) ** 2, reduction, xp=xp), out, xp)
 
 
-@register(_FAMILY, class_name="WassersteinDistance1d")
+@register(_FAMILY, class_name="WassersteinDistance1d", sample="samples_1d")
 def wasserstein_distance_1d(
     u_values: Any,
     v_values: Any,

@@ -141,6 +141,7 @@ _HINGE_LABELS = ("auto", "signed", "binary")
     _FAMILY,
     class_name="SoftMarginLoss",
     torch="torch.nn.functional.soft_margin_loss",
+    sample="logits_sign",
 )
 def soft_margin_loss(
     input: Any,
@@ -206,6 +207,7 @@ def soft_margin_loss(
     _FAMILY,
     class_name="MultiLabelSoftMarginLoss",
     torch="torch.nn.functional.multilabel_soft_margin_loss",
+    sample="logits_binary",
 )
 def multilabel_soft_margin_loss(
     input: Any,
@@ -282,6 +284,7 @@ def multilabel_soft_margin_loss(
     class_name="MultiMarginLoss",
     torch="torch.nn.functional.multi_margin_loss",
     optax="optax.losses.multiclass_hinge_loss (p=1, margin=1, without the 1/C)",
+    sample="logits_index",
 )
 def multi_margin_loss(
     input: Any,
@@ -448,6 +451,7 @@ def _check_label_lists(loss: str, target: Any, num_classes: int, xp: Any) -> Non
     _FAMILY,
     class_name="MultiLabelMarginLoss",
     torch="torch.nn.functional.multilabel_margin_loss",
+    sample="logits_multilabel_index",
 )
 def multilabel_margin_loss(
     input: Any,
@@ -589,6 +593,7 @@ def _hinge_prepare(
     class_name="HingeLoss",
     keras="keras.losses.Hinge",
     optax="optax.losses.hinge_loss (unreduced; labels='signed')",
+    sample="logits_sign",
 )
 def hinge_loss(
     input: Any,
@@ -652,6 +657,7 @@ def hinge_loss(
     _FAMILY,
     class_name="SquaredHingeLoss",
     keras="keras.losses.SquaredHinge",
+    sample="logits_sign",
 )
 def squared_hinge_loss(
     input: Any,
@@ -714,6 +720,7 @@ def squared_hinge_loss(
     _FAMILY,
     class_name="CategoricalHingeLoss",
     keras="keras.losses.CategoricalHinge",
+    sample="logits_onehot",
 )
 def categorical_hinge_loss(
     input: Any,

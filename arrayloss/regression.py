@@ -97,6 +97,7 @@ def _squared_error(x: Any, y: Any) -> Any:
     torch="torch.nn.functional.l1_loss",
     optax="optax.losses.absolute_error (unreduced)",
     keras="keras.losses.MeanAbsoluteError",
+    sample="pair",
 )
 def l1_loss(
     input: Any,
@@ -159,6 +160,7 @@ def l1_loss(
     torch="torch.nn.functional.mse_loss",
     optax="optax.losses.squared_error (unreduced)",
     keras="keras.losses.MeanSquaredError",
+    sample="pair",
 )
 def mse_loss(
     input: Any,
@@ -216,7 +218,7 @@ def mse_loss(
     return finish(_reduce(loss, weight, reduction, xp), out, xp)
 
 
-@register(_FAMILY, class_name="RMSELoss", keras="keras.metrics.RootMeanSquaredError")
+@register(_FAMILY, class_name="RMSELoss", keras="keras.metrics.RootMeanSquaredError", sample="pair")
 def rmse_loss(
     input: Any,
     target: Any,
@@ -268,6 +270,7 @@ def rmse_loss(
     torch="torch.nn.functional.huber_loss",
     optax="optax.losses.huber_loss (unreduced)",
     keras="keras.losses.Huber",
+    sample="pair",
 )
 def huber_loss(
     input: Any,
@@ -329,6 +332,7 @@ def huber_loss(
     _FAMILY,
     class_name="SmoothL1Loss",
     torch="torch.nn.functional.smooth_l1_loss",
+    sample="pair",
 )
 def smooth_l1_loss(
     input: Any,
@@ -390,6 +394,7 @@ def smooth_l1_loss(
     _FAMILY,
     optax="optax.losses.log_cosh (unreduced)",
     keras="keras.losses.LogCosh",
+    sample="pair",
 )
 def log_cosh_loss(
     input: Any,
@@ -449,6 +454,7 @@ def log_cosh_loss(
     class_name="PoissonNLLLoss",
     torch="torch.nn.functional.poisson_nll_loss",
     keras="keras.losses.Poisson (log_input=False)",
+    sample="poisson",
 )
 def poisson_nll_loss(
     input: Any,
@@ -513,6 +519,7 @@ def poisson_nll_loss(
     _FAMILY,
     class_name="GaussianNLLLoss",
     torch="torch.nn.functional.gaussian_nll_loss",
+    sample="gaussian",
 )
 def gaussian_nll_loss(
     input: Any,
@@ -605,7 +612,12 @@ def _gaussian_var_shape(name: str, var: Any, input: Any, xp: Any) -> Any:
     )
 
 
-@register(_FAMILY, class_name="MSLELoss", keras="keras.losses.MeanSquaredLogarithmicError")
+@register(
+    _FAMILY,
+    class_name="MSLELoss",
+    keras="keras.losses.MeanSquaredLogarithmicError",
+    sample="positive_pair",
+)
 def msle_loss(
     input: Any,
     target: Any,
@@ -656,7 +668,12 @@ def msle_loss(
     return finish(_reduce(sq, weight, reduction, xp), out, xp)
 
 
-@register(_FAMILY, class_name="MAPELoss", keras="keras.losses.MeanAbsolutePercentageError")
+@register(
+    _FAMILY,
+    class_name="MAPELoss",
+    keras="keras.losses.MeanAbsolutePercentageError",
+    sample="positive_pair",
+)
 def mape_loss(
     input: Any,
     target: Any,
@@ -705,7 +722,7 @@ def mape_loss(
     return finish(100.0 * _reduce(loss, weight, reduction, xp), out, xp)
 
 
-@register(_FAMILY, class_name="QuantileLoss")
+@register(_FAMILY, class_name="QuantileLoss", sample="pair")
 def quantile_loss(
     input: Any,
     target: Any,

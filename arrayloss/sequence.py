@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _FAMILY = "sequence"
-@register(_FAMILY, class_name="CTCLoss", torch="torch.nn.functional.ctc_loss")
+@register(_FAMILY, class_name="CTCLoss", torch="torch.nn.functional.ctc_loss", sample="ctc")
 def ctc_loss(
     log_probs: Any,
     targets: Any,
