@@ -295,7 +295,7 @@ def test_labels_out_of_range(info, backend, request):
     known_bug(request, info, backend, "labels")
     skip_if(info, backend.name, "errors")
     if backend.name == "dask":
-        pytest.skip("value checks do not run on lazy arrays (DESIGN.md)")
+        pytest.skip("value checks do not run on lazy arrays (docs/design.md)")
     sample = base_sample(info)
     names = arg_names(info)
     pos = index_positions(info, sample)

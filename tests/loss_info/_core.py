@@ -65,7 +65,7 @@ class ErrorInput:
     error_type: type[Exception]
     match: str
     # A check on array *values* (labels in range, negative variance): raised on eager
-    # arrays only; lazy Dask and traced arrays skip it by design (DESIGN.md).
+    # arrays only; lazy Dask and traced arrays skip it by design (docs/design.md).
     data_dependent: bool = False
 
 
