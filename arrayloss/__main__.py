@@ -3,8 +3,8 @@
 For each registered loss and each installed backend (NumPy always; array-api-strict,
 PyTorch, JAX, Dask, CuPy and PyTorch CUDA when installed / when a GPU is present):
 
-1. run the loss in **float32** on a sample input made for it (shapes from the registry's
-   input kinds, see ``arrayloss/_lib/_bench.py``);
+1. run the loss in **float32** on a sample input of the kind it declares at registration
+   (``arrayloss/_check.py``);
 2. compare it with a **float64 reference** computed once per loss, independent of the code
    under test where possible: ``torch.nn.functional.<loss>`` in float64 when PyTorch is
    installed and torch has the loss (``ref = torch``), else arrayloss's own generic
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ._lib._bench import (
+from ._check import (
     Sample,
     convert,
     make_sample,
@@ -45,8 +45,8 @@ from ._lib._bench import (
     sync_for,
     time_interleaved,
 )
-from ._lib._primitives import force_generic
 from ._lib._registry import LossSpec
+from .testing import force_generic
 
 BACKENDS = ("numpy", "array_api_strict", "torch", "jax", "dask", "cupy", "torch_cuda")
 _MODULE = {"array_api_strict": "array_api_strict", "torch_cuda": "torch"}

@@ -1,19 +1,21 @@
-"""Shared machinery of the main job (``python -m arrayloss``) and ``benchmarks/``.
+"""The check-and-compare engine of the main job (``python -m arrayloss``) and ``benchmarks/``.
 
 * **Timing**: :func:`time_interleaved` times several callables in one process, interleaved
   (A B C, B C A, ...) so that frequency scaling and a noisy neighbour hit every candidate
   alike, after a warm-up, with the inner loop count calibrated to a minimum duration; it
   reports the **median** seconds per call. :func:`bandwidth_yardstick` times a plain sum
   over the same bytes: what the memory system allows.
-* **Sample inputs** per loss, driven by the registry: a small table maps known losses to an
-  input *kind* (logits + class indices, probabilities + binary targets...); a loss not in
-  the table gets the first kind that it accepts (tried in a fixed order on tiny float64
-  NumPy inputs), so new losses join automatically.
+* **Sample inputs** per loss: each loss declares its input *kind* at registration
+  (``@register(..., sample="logits_index")``), a key of :data:`KINDS` (logits + class
+  indices, probabilities + binary targets...). This is the one source of plain inputs: the
+  main job, the benchmarks and the tests draw from it (:func:`make_sample`).
 * **Peers from the registry**: the ``torch=``/``optax=`` fields of ``@register`` name the
   peer function; where the peer takes the same arrays (optax: unreduced, so its mean), it is
   resolved to a callable here.
+* **Conversion** of the NumPy samples to each backend's arrays (:func:`convert`).
 
-Frameworks are imported lazily: NumPy alone is enough for everything but the peers.
+Frameworks are imported lazily, inside the functions that need them: NumPy alone is enough
+for everything but the peers, and ``import arrayloss`` does not import this module.
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from ._registry import REGISTRY, LossSpec
+from ._lib._registry import REGISTRY, LossSpec
 
 __all__ = [
     "KINDS",
-    "SAMPLE_KINDS",
     "Sample",
     "bandwidth_yardstick",
     "convert",
+    "ctc_inputs",
+    "linear_ce_inputs",
     "make_sample",
     "peer_from_registry",
+    "registered",
     "sample_kind",
     "sync_for",
     "time_interleaved",
@@ -166,6 +170,9 @@ class Sample:
         return int(self.args[0].size)
 
 
+_Made = tuple[tuple[Any, ...], dict[str, Any]]
+
+
 def _log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
     m = x.max(axis=axis, keepdims=True)
     out: np.ndarray = x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
@@ -185,9 +192,63 @@ def _multilabel_index(rng: np.random.Generator, n: int, c: int) -> np.ndarray:
     return t
 
 
+def _seg_sample(rng: np.random.Generator, n: int, c: int) -> _Made:
+    """Segmentation logits (B, K, H, W) and labels (B, H, W) of about n * c elements."""
+    k = min(c, 4)
+    b = max(1, min(n, 8))
+    side = max(4, int(math.sqrt(n * c / (b * k))))
+    return (rng.standard_normal((b, k, side, side)), rng.integers(0, k, (b, side, side))), {}
+
+
+def _seg_binary(rng: np.random.Generator, n: int, c: int) -> _Made:
+    """Binary segmentation logits (B, H, W) and {0, 1} labels of about n * c elements."""
+    b = max(1, min(n, 8))
+    side = max(4, int(math.sqrt(n * c / b)))
+    return (
+        rng.standard_normal((b, side, side)),
+        rng.integers(0, 2, (b, side, side)).astype(np.float64),
+    ), {}
+
+
+def ctc_inputs(
+    rng: np.random.Generator, t: int, n: int, c: int, s: int, *, varied: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CTC log-probabilities (T, N, C), padded targets (N, S) in [1, C) (0 is the blank),
+    input and target lengths: full, or (``varied``) drawn from [0.8 T, T] and [S / 3, S]."""
+    log_probs = _log_softmax(rng.standard_normal((t, n, c)), axis=2)
+    targets = rng.integers(1, c, (n, s))
+    if varied:
+        input_lengths = rng.integers(int(0.8 * t), t + 1, n)
+        target_lengths = rng.integers(max(1, s // 3), s + 1, n)
+    else:
+        input_lengths = np.full((n,), t, dtype=np.int64)
+        target_lengths = np.full((n,), s, dtype=np.int64)
+    return log_probs, targets, input_lengths, target_lengths
+
+
+def _ctc_sample(rng: np.random.Generator, n: int, c: int) -> _Made:
+    """CTC inputs of about n * c elements, at most 1024 time steps (utterance-like lengths)."""
+    k = max(3, min(c, 20))
+    b = max(1, min(n, 256))
+    t = max(8, min(1024, (n * c) // (b * k)))
+    return ctc_inputs(rng, t, b, k, max(1, min(t // 3, 10))), {}
+
+
+def linear_ce_inputs(
+    rng: np.random.Generator, n: int, d: int, v: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hidden states (N, D), a vocabulary projection (V, D) scaled by 1/sqrt(D) (logits of
+    unit scale) and class indices (N,)."""
+    return (
+        rng.standard_normal((n, d)),
+        rng.standard_normal((v, d)) / math.sqrt(d),
+        rng.integers(0, v, (n,)),
+    )
+
+
 # kind -> maker(rng, n, c) -> (args, kwargs). ``n`` is the batch, ``c`` the class count or
 # feature size; each maker yields about n * c input elements.
-KINDS: dict[str, Callable[[np.random.Generator, int, int], tuple[tuple[Any, ...], dict]]] = {
+KINDS: dict[str, Callable[[np.random.Generator, int, int], _Made]] = {
     "pair": lambda rng, n, c: ((rng.standard_normal((n, c)), rng.standard_normal((n, c))), {}),
     "positive_pair": lambda rng, n, c: (
         (rng.uniform(0.1, 3.0, (n, c)), rng.uniform(0.1, 3.0, (n, c))),
@@ -230,10 +291,7 @@ KINDS: dict[str, Callable[[np.random.Generator, int, int], tuple[tuple[Any, ...]
         (rng.standard_normal((n, c)), _multilabel_index(rng, n, c)),
         {},
     ),
-    "hidden_weight_index": lambda rng, n, c: (
-        (rng.standard_normal((n, 32)), rng.standard_normal((c, 32)) / 6, rng.integers(0, c, (n,))),
-        {},
-    ),
+    "hidden_weight_index": lambda rng, n, c: (linear_ce_inputs(rng, n, 32, c), {}),
     "ranking": lambda rng, n, c: (
         (rng.standard_normal((n * c,)), rng.standard_normal((n * c,)), _signs(rng, (n * c,))),
         {},
@@ -258,96 +316,21 @@ KINDS: dict[str, Callable[[np.random.Generator, int, int], tuple[tuple[Any, ...]
         ),
         {},
     ),
+    # one (n, c) floating array: critic scores, per-sample gradients
+    "single": lambda rng, n, c: ((rng.standard_normal((n, c)),), {}),
+    # two 1-D samples of n * c values each (empirical distributions)
+    "samples_1d": lambda rng, n, c: (
+        (rng.standard_normal(n * c), rng.normal(0.5, 2.0, n * c)),
+        {},
+    ),
+    "seg_logits_index": _seg_sample,
+    "seg_binary": _seg_binary,
+    "ctc": _ctc_sample,
 }
 
-
-def _seg_sample(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
-    """Segmentation logits (B, K, H, W) and labels (B, H, W) of about n * c elements."""
-    k = min(c, 4)
-    b = max(1, min(n, 8))
-    side = max(4, int(math.sqrt(n * c / (b * k))))
-    return (rng.standard_normal((b, k, side, side)), rng.integers(0, k, (b, side, side))), {}
-
-
-def _seg_binary(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
-    """Binary segmentation logits (B, H, W) and {0, 1} labels of about n * c elements."""
-    b = max(1, min(n, 8))
-    side = max(4, int(math.sqrt(n * c / b)))
-    return (
-        rng.standard_normal((b, side, side)),
-        rng.integers(0, 2, (b, side, side)).astype(np.float64),
-    ), {}
-
-
-def _ctc_sample(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
-    """CTC log-probabilities (T, N, C) of about n * c elements (at most 1024 time steps:
-    utterance-like lengths; the large size is about 5e6 elements), padded targets (N, S) in
-    [1, C) (0 is the blank), full input lengths and target lengths S."""
-    k = max(3, min(c, 20))
-    b = max(1, min(n, 256))
-    t = max(8, min(1024, (n * c) // (b * k)))
-    s_len = max(1, min(t // 3, 10))
-    log_probs = _log_softmax(rng.standard_normal((t, b, k)), axis=2)
-    targets = rng.integers(1, k, (b, s_len))
-    return (
-        log_probs,
-        targets,
-        np.full((b,), t, dtype=np.int64),
-        np.full((b,), s_len, dtype=np.int64),
-    ), {}
-
-
-def _single(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
-    """One (n, c) floating array: critic scores, per-sample gradients."""
-    return (rng.standard_normal((n, c)),), {}
-
-
-def _samples_1d(rng: np.random.Generator, n: int, c: int) -> tuple[tuple[Any, ...], dict]:
-    """Two 1-D samples of n * c values each (empirical distributions)."""
-    return (rng.standard_normal(n * c), rng.normal(0.5, 2.0, n * c)), {}
-
-
-KINDS["single"] = _single
-KINDS["samples_1d"] = _samples_1d
-KINDS["seg_logits_index"] = _seg_sample
-KINDS["seg_binary"] = _seg_binary
-KINDS["ctc"] = _ctc_sample
-
-# Known losses -> kind. Losses not listed get the first kind of ``_FALLBACK_ORDER`` that they
-# accept (see :func:`sample_kind`); list one here when that guess would be wrong or slow.
-SAMPLE_KINDS: dict[str, str] = {
-    "cross_entropy": "logits_index",
-    "ctc_loss": "ctc",
-    "wasserstein_critic_loss": "pair",
-    "wasserstein_generator_loss": "single",
-    "gradient_penalty": "single",
-    "wasserstein_distance_1d": "samples_1d",
-    "linear_cross_entropy": "hidden_weight_index",
-    "nll_loss": "logprobs_index",
-    "binary_cross_entropy": "probs_binary",
-    "binary_cross_entropy_with_logits": "logits_binary",
-    "kl_div": "logprobs_probs",
-    "sigmoid_focal_loss": "logits_binary",
-    "focal_loss": "logits_index",
-    "poly1_cross_entropy": "logits_index",
-    "soft_margin_loss": "logits_sign",
-    "multilabel_soft_margin_loss": "logits_binary",
-    "multi_margin_loss": "logits_index",
-    "multilabel_margin_loss": "logits_multilabel_index",
-    "hinge_loss": "logits_sign",
-    "squared_hinge_loss": "logits_sign",
-    "categorical_hinge_loss": "logits_onehot",
-    "poisson_nll_loss": "poisson",
-    "gaussian_nll_loss": "gaussian",
-    "msle_loss": "positive_pair",
-    "mape_loss": "positive_pair",
-    "margin_ranking_loss": "ranking",
-    "hinge_embedding_loss": "logits_sign",
-    "cosine_embedding_loss": "embedding_pair_sign",
-    "triplet_margin_loss": "embedding_triplet",
-    "triplet_margin_with_distance_loss": "embedding_triplet",
-}
-
+# A loss registered without ``sample=`` gets the first of these kinds that it accepts (its own
+# family's first); every loss in the package declares its kind, so this only serves a loss
+# being written.
 _FALLBACK_ORDER = (
     "pair",
     "logits_index",
@@ -370,25 +353,32 @@ _GUESSED: dict[str, str | None] = {}
 
 
 def sample_kind(spec: LossSpec) -> str | None:
-    """The input kind of a loss: from the table, else the first kind it accepts."""
-    if spec.name in SAMPLE_KINDS:
-        return SAMPLE_KINDS[spec.name]
+    """The input kind of a loss: the one it declares (``@register(sample=...)``), else the
+    first kind that it accepts."""
+    if spec.sample is not None:
+        if spec.sample not in KINDS:
+            raise ValueError(
+                f"{spec.name} declares sample={spec.sample!r}; known kinds: {sorted(KINDS)}"
+            )
+        return spec.sample
     if spec.name not in _GUESSED:
-        _GUESSED[spec.name] = None
-        n_arrays = len(spec.array_args)
-        first = _FAMILY_FIRST.get(spec.family, ())
-        for kind in (*first, *(k for k in _FALLBACK_ORDER if k not in first)):
-            args, kwargs = KINDS[kind](np.random.default_rng(0), 4, 5)
-            if len(args) != n_arrays:
-                continue
-            try:
-                out = np.asarray(spec.func(*args, **kwargs))
-            except Exception:
-                continue
-            if out.size and np.all(np.isfinite(out)):
-                _GUESSED[spec.name] = kind
-                break
+        _GUESSED[spec.name] = _first_accepted(spec)
     return _GUESSED[spec.name]
+
+
+def _first_accepted(spec: LossSpec) -> str | None:
+    first = _FAMILY_FIRST.get(spec.family, ())
+    for kind in (*first, *(k for k in _FALLBACK_ORDER if k not in first)):
+        args, kwargs = KINDS[kind](np.random.default_rng(0), 4, 5)
+        if len(args) != len(spec.array_args):
+            continue
+        try:
+            out = np.asarray(spec.func(*args, **kwargs))
+        except Exception:
+            continue
+        if out.size and np.all(np.isfinite(out)):
+            return kind
+    return None
 
 
 def make_sample(spec: LossSpec, n: int, c: int, seed: int = 0) -> Sample | None:
@@ -491,7 +481,7 @@ def peer_from_registry(spec: LossSpec, library: str) -> Callable[..., Any] | Non
 
 def registered(names: Sequence[str] | None = None) -> list[LossSpec]:
     """Registry entries (every family imported), optionally restricted to ``names``."""
-    from .. import _families  # noqa: F401  (fills the registry)
+    from . import _families  # noqa: F401  (fills the registry)
 
     if names is None:
         return list(REGISTRY.values())

@@ -1,19 +1,18 @@
 """The map loss -> peer callables that the benchmark times arrayloss against.
 
 Built from the registry (``@register(torch=..., optax=..., keras=...)``) wherever the peer
-takes the same arrays as arrayloss (``arrayloss/_lib/_bench.py::peer_from_registry``), plus
+takes the same arrays as arrayloss (``arrayloss/_check.py::peer_from_registry``), plus
 small explicit tables below where it does not line up by itself:
 
-* ``OPTAX``: optax losses whose argument order/reduction needs an adapter;
-* ``KERAS``: Keras 3 loss classes (called ``loss(y_true, y_pred)``, mean over the batch);
-* ``NUMPY``: a NumPy/SciPy formula for the NumPy backend;
-* ``SAMPLES``: input kinds for losses whose default guess would not fit (merged into
-  ``_bench.SAMPLE_KINDS``).
+* ``_optax_table``: optax losses whose argument order/reduction needs an adapter;
+* ``keras_peer``: Keras 3 loss classes (called ``loss(y_true, y_pred)``, mean over the batch);
+* ``NUMPY``: a NumPy/SciPy formula for the NumPy backend.
 
 Every peer computes the loss with arrayloss's defaults (``reduction="mean"``) on the sample
-of :func:`arrayloss._lib._bench.make_sample`; ``benchmarks/run.py`` checks each peer's value
-against arrayloss's before timing it and drops a peer that disagrees (so a wrong adapter
-shows up as "peer disagrees", never as a bogus ratio).
+of the kind the loss declares at registration (:func:`arrayloss._check.make_sample`, the one
+sample source of the main job, the benchmarks and the tests); ``benchmarks/run.py`` checks
+each peer's value against arrayloss's before timing it and drops a peer that disagrees (so a
+wrong adapter shows up as "peer disagrees", never as a bogus ratio).
 """
 
 from __future__ import annotations
@@ -26,12 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from arrayloss._lib import _bench
+from arrayloss import _check
 from arrayloss._lib._registry import LossSpec
-
-# Losses whose sample input needs a specific kind (see _bench.KINDS).
-SAMPLES: dict[str, str] = {}
-_bench.SAMPLE_KINDS.update(SAMPLES)
 
 
 def have(module: str) -> bool:
@@ -172,7 +167,7 @@ def peers_for(spec: LossSpec, backend: str, *, compile: bool, keras: bool) -> di
     if backend == "numpy" and spec.name in NUMPY:
         out["numpy"] = NUMPY[spec.name]
     if backend in ("torch", "torch_cuda"):
-        f = _bench.peer_from_registry(spec, "torch")
+        f = _check.peer_from_registry(spec, "torch")
         if f is not None:
             out["torch.F"] = f
             if compile:
@@ -186,7 +181,7 @@ def peers_for(spec: LossSpec, backend: str, *, compile: bool, keras: bool) -> di
     if backend == "jax":
         f = None
         if have("optax"):
-            f = _optax_table().get(spec.name) or _bench.peer_from_registry(spec, "optax")
+            f = _optax_table().get(spec.name) or _check.peer_from_registry(spec, "optax")
         if f is not None:
             import jax
 

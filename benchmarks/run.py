@@ -2,7 +2,7 @@
 
 For each loss that has a peer (``benchmarks/peers.py``), each backend (NumPy, PyTorch, JAX)
 and each size, every arrayloss variant and every peer are timed **interleaved** in one group
-(warm-up, calibrated loops, median of the rounds; ``arrayloss/_lib/_bench.py``), forward
+(warm-up, calibrated loops, median of the rounds; ``arrayloss/_check.py``), forward
 and forward+backward, and reported as ratios arrayloss / peer:
 
 * PyTorch: ``torch.nn.functional`` eager (vs arrayloss eager) and under ``torch.compile``
@@ -50,7 +50,7 @@ import contextlib
 
 import peers as peers_mod
 
-from arrayloss._lib import _bench
+from arrayloss import _check
 
 ROOT = Path(__file__).resolve().parent
 SIZES = {"tiny": (8, 10), "medium": (256, 1000), "large": (8192, 1280)}
@@ -211,10 +211,10 @@ def _to_numpy(x: Any) -> Any:
 def run_group(
     spec: Any, backend: str, size: str, nc: tuple[int, int], mode: str, opts: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    sample = _bench.make_sample(spec, *nc)
+    sample = _check.make_sample(spec, *nc)
     if sample is None:
         return []
-    args = [_bench.convert(a, backend, "float32") for a in sample.args]
+    args = [_check.convert(a, backend, "float32") for a in sample.args]
     al, pe = candidates(spec, backend, args, mode, opts)
     if not pe:
         return []
@@ -247,19 +247,19 @@ def run_group(
         ok_peers[name] = f
     if not ok_peers:
         return records
-    sync = _bench.sync_for(backend)
+    sync = _check.sync_for(backend)
     used = {variant_of(p, spec.name) for p in ok_peers}
     fns = {
         **{f"al:{k}": v for k, v in al.items() if k in used},
         **{f"peer:{k}": v for k, v in ok_peers.items()},
     }
-    times = _bench.time_interleaved(
+    times = _check.time_interleaved(
         fns, sync=sync, repeat=opts.repeat, min_time=opts.min_time, warmup=2
     )
     yard = None
     if mode == "fwd" and size != "tiny":
         xp = _namespace(args[0])
-        yard, nbytes = _bench.bandwidth_yardstick(args, xp, sync=sync, min_time=opts.min_time)
+        yard, nbytes = _check.bandwidth_yardstick(args, xp, sync=sync, min_time=opts.min_time)
         base["yardstick_s"] = yard
         base["bytes"] = nbytes
     for name in ok_peers:
@@ -530,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         torch._dynamo.config.cache_size_limit = 256
         if hasattr(torch._dynamo.config, "recompile_limit"):
             torch._dynamo.config.recompile_limit = 256
-    specs = _bench.registered(opts.losses.split(",") if opts.losses else None)
+    specs = _check.registered(opts.losses.split(",") if opts.losses else None)
     records: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for spec in specs:

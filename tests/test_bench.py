@@ -1,7 +1,9 @@
-"""Smoke tests of the main job (``python -m arrayloss``) and the benchmark's quick mode.
+"""Tests of the check engine (``arrayloss/_check.py``), the main job (``python -m arrayloss``)
+and the benchmark's quick mode.
 
-They check that the machinery runs on NumPy and PyTorch at tiny sizes and that its value
-checks pass; they assert nothing about timings (the machine is shared and noisy).
+They check that each loss declares a sample kind the engine makes, that the machinery runs on
+NumPy and PyTorch at tiny sizes and that its value checks pass; they assert nothing about
+timings (the machine is shared and noisy).
 """
 
 from __future__ import annotations
@@ -10,23 +12,68 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+import arrayloss
 from arrayloss import __main__ as main_job
-from arrayloss._lib import _bench
-from arrayloss._lib._registry import REGISTRY
+from arrayloss import _check
+from arrayloss._lib._registry import REGISTRY, LossSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 BACKENDS = "numpy,torch" if HAVE_TORCH else "numpy"
 
 
-def test_every_loss_has_a_sample_kind() -> None:
-    missing = [s.name for s in _bench.registered() if _bench.sample_kind(s) is None]
-    assert missing == [], f"add these losses to SAMPLE_KINDS in arrayloss/_lib/_bench.py: {missing}"
+def test_every_loss_declares_a_sample_kind() -> None:
+    """Each registered loss names, at @register(sample=...), a kind of the engine's table."""
+    specs = _check.registered()
+    undeclared = [s.name for s in specs if s.sample is None]
+    assert undeclared == [], f"add sample=... to the @register of {undeclared}"
+    unknown = {s.name: s.sample for s in specs if s.sample not in _check.KINDS}
+    assert unknown == {}, f"kinds not in arrayloss/_check.py KINDS: {unknown}"
+    for s in specs:
+        sample = _check.make_sample(s, 4, 5)
+        assert sample is not None and sample.kind == s.sample
+        assert len(sample.args) == len(s.array_args), s.name
+
+
+def _unregistered(func: Callable[..., Any], family: str, sample: str | None) -> LossSpec:
+    # a record as @register would make it, kept out of REGISTRY
+    return LossSpec(
+        name=f"unregistered_{func.__name__}_{sample}", func=func, family=family, class_name="X",
+        array_args=("input", "target"), sample=sample,
+    )
+
+
+def test_undeclared_kind_falls_back_to_the_first_accepted() -> None:
+    assert _check.sample_kind(_unregistered(arrayloss.mse_loss, "regression", None)) == "pair"
+    assert _check.sample_kind(_unregistered(arrayloss.dice_loss, "segmentation", None)) == (
+        "seg_logits_index"
+    )
+
+
+def test_unknown_declared_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="declares sample='no_such_kind'; known kinds"):
+        _check.sample_kind(_unregistered(arrayloss.mse_loss, "regression", "no_such_kind"))
+
+
+def test_samples_are_reproducible_and_sized() -> None:
+    spec = REGISTRY["cross_entropy"]
+    a, b = _check.make_sample(spec, 16, 7, seed=3), _check.make_sample(spec, 16, 7, seed=3)
+    assert a is not None and b is not None and a.elements == 16 * 7
+    for x, y in zip(a.args, b.args):
+        np.testing.assert_array_equal(x, y)
+    log_probs, targets, il, tl = _check.ctc_inputs(np.random.default_rng(0), 20, 3, 5, 6,
+                                                   varied=True)
+    assert log_probs.shape == (20, 3, 5) and targets.shape == (3, 6)
+    assert targets.min() >= 1 and targets.max() < 5  # 0 is the blank
+    assert il.min() >= 16 and il.max() <= 20 and tl.min() >= 2 and tl.max() <= 6
+    np.testing.assert_allclose(np.exp(log_probs).sum(axis=2), 1.0)
 
 
 def test_main_job_values_every_loss(tmp_path: Path) -> None:
@@ -93,7 +140,7 @@ def test_time_interleaved_reports_every_callable() -> None:
         calls["b"] += 1
         return 0
 
-    t = _bench.time_interleaved({"a": a, "b": b}, repeat=3, min_time=1e-4, warmup=1)
+    t = _check.time_interleaved({"a": a, "b": b}, repeat=3, min_time=1e-4, warmup=1)
     assert set(t) == {"a", "b"} and all(v > 0 for v in t.values())
     assert calls["a"] > 3 and calls["b"] > 3
 
