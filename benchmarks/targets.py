@@ -1,10 +1,10 @@
 """The benchmark issue's targets, checked over one or more full runs of ``benchmarks/run.py``.
 
-On a shared 2-core VM one run's ratios move by 10-30 % from run to run (a group of the same
-compiled program against itself can read 1.3x), so a single miss says little. This reads the
-``results.json`` of each run, applies each target to every row it covers and writes a table
-per target: the rows that miss in every run (a real gap: profile it), and the rows that miss
-in only some (look again before acting).
+On a shared 2-core VM ratios move from run to run (a compiled program timed against itself
+can read well above 1), so a single miss says little. This reads the ``results.json`` of each
+run, applies each target to every row it covers and writes a table per target: the rows that
+miss in every run (a real gap: profile it), and the rows that miss in only some (look again
+before acting).
 
 The targets (issue 11, on this machine):
 
