@@ -348,7 +348,7 @@ _FALLBACK_ORDER = (
     "seg_logits_index",
     "seg_binary",
 )
-_FAMILY_FIRST = {"segmentation": ("seg_logits_index", "seg_binary")}
+_FAMILY_FIRST: dict[str, tuple[str, ...]] = {"segmentation": ("seg_logits_index", "seg_binary")}
 _GUESSED: dict[str, str | None] = {}
 
 
@@ -368,7 +368,8 @@ def sample_kind(spec: LossSpec) -> str | None:
 
 def _first_accepted(spec: LossSpec) -> str | None:
     first = _FAMILY_FIRST.get(spec.family, ())
-    for kind in (*first, *(k for k in _FALLBACK_ORDER if k not in first)):
+    order: tuple[str, ...] = (*first, *(k for k in _FALLBACK_ORDER if k not in first))
+    for kind in order:
         args, kwargs = KINDS[kind](np.random.default_rng(0), 4, 5)
         if len(args) != len(spec.array_args):
             continue
