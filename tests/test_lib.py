@@ -12,6 +12,7 @@ import pytest
 import scipy.special as sp
 
 import arrayloss
+from arrayloss._lib import _dispatch as D
 from arrayloss._lib import _primitives as P
 from arrayloss._lib._compat import backend_name
 from arrayloss._lib._dtypes import promote_floating
@@ -203,13 +204,13 @@ def test_generic_path_really_avoids_native_kernels(backend, monkeypatch):
         raise AssertionError("native kernel called")
 
     monkeypatch.setattr(F, "log_softmax", boom)
-    P._NATIVE.pop("torch", None)  # rebuild the table with the patched function
+    D._PRIMITIVES.pop("torch", None)  # rebuild the table with the patched function
     try:
         with force_generic():
             out = P.log_softmax(x, axis=1, xp=backend.xp)
         np.testing.assert_allclose(out.numpy(), sp.log_softmax(x.numpy(), axis=1), rtol=1e-12)
     finally:
-        P._NATIVE.pop("torch", None)
+        D._PRIMITIVES.pop("torch", None)
 
 
 # -- namespace resolution ---------------------------------------------------------------------
@@ -510,7 +511,7 @@ def test_all_zero_or_one(backend, dtype, path, values, want):
     ([-1.0, np.nan], False),
     ([1.0, -np.inf], False),
 ])
-# torch reads up to 64 values into Python (P._SMALL_SIGNS), then takes one aminmax up to 2^18
+# torch reads up to 64 values into Python (arrayloss/_backends/torch.py), then takes one aminmax up to 2^18
 @pytest.mark.parametrize("n", [1, 20, 600], ids=["small", "64", "large"])
 def test_all_signs(backend, dtype, path, values, want, n):
     """Every element -1 or 1 (the embedding losses' target check), natively and
@@ -664,10 +665,10 @@ def test_torch_squared_log1p_diff_blocks_accuracy_and_gradients(dtype, monkeypat
     float64 formula. (The size thresholds set to 0, so that small arrays take the blocks.)"""
     import torch
 
-    from arrayloss._lib import _torch_function
+    from arrayloss._backends import _torch_autograd
 
-    monkeypatch.setattr(_torch_function, "MSLE_MIN_GRAD", 0)
-    monkeypatch.setattr(_torch_function, "MSLE_MIN_VALUE", 0)
+    monkeypatch.setattr(_torch_autograd, "MSLE_MIN_GRAD", 0)
+    monkeypatch.setattr(_torch_autograd, "MSLE_MIN_VALUE", 0)
 
     dt = getattr(torch, dtype)
     rng = rng_for("squared_log1p_diff_torch")
@@ -717,7 +718,7 @@ def test_torch_squared_log1p_diff_blocks_accuracy_and_gradients(dtype, monkeypat
     np.testing.assert_allclose(gy.double().numpy(), want_y, rtol=grtol, atol=1e-12)
     # the generic formula (small arrays) has the same gradient, at the floor too (a clip);
     # its two log1p cancel at the close pair (index 3), so that one is looser there
-    monkeypatch.setattr(_torch_function, "MSLE_MIN_GRAD", 1 << 40)
+    monkeypatch.setattr(_torch_autograd, "MSLE_MIN_GRAD", 1 << 40)
     out = P.squared_log1p_diff(tx, ty, floor=floor, xp=torch)
     assert type(out.grad_fn).__name__ != "SquaredLog1pDiffBackward"
     gx, gy = torch.autograd.grad(out.sum(), (tx, ty))

@@ -1,9 +1,10 @@
 """A loop over row chunks of arrays, carrying an accumulator: ``chunked_scan``.
 
-JAX gets a ``lax.scan`` over a (chunks, rows, ...) view (rows padded to a whole number of
-chunks), so ``jax.jit`` compiles one chunk body instead of unrolling the loop and XLA keeps one
-chunk's temporaries live at a time. Every other library gets a Python loop over slices (eager
-torch/NumPy free each chunk's temporaries as the loop goes; Dask builds one lazy graph).
+A backend with its own ``chunked_scan`` runs it (JAX: a ``lax.scan`` over a (chunks, rows,
+...) view, rows padded to a whole number of chunks, so ``jax.jit`` compiles one chunk body
+instead of unrolling the loop and XLA keeps one chunk's temporaries live at a time). Every
+other library gets a Python loop over slices (eager torch/NumPy free each chunk's
+temporaries as the loop goes; Dask builds one lazy graph).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._compat import backend_name, device
+from ._dispatch import backend_hook
 from ._validation import is_concrete
 
 __all__ = ["chunked_scan"]
@@ -31,8 +33,8 @@ def chunked_scan(
     """
     n = xs[0].shape[0]
     name = backend_name(xp)
-    if name == "jax" and n > chunk:
-        return _jax_scan(body, carry, xs, chunk, pad)
+    if n > chunk and (scan := backend_hook(xp, "chunked_scan")) is not None:
+        return scan(body, carry, xs, chunk, pad)
     if n <= chunk:
         return body(carry, xs)
     ys_parts: list[tuple[Any, ...]] = []
@@ -64,22 +66,3 @@ def _writable(y: Any, xp: Any) -> bool:
     """Whether the rows of ``y`` may be copied into a fresh buffer by ``__setitem__``
     without changing what autodiff or a compiler sees (concrete, no autograd history)."""
     return is_concrete(y, xp) and not getattr(y, "requires_grad", False)
-
-
-def _jax_scan(
-    body: _Body, carry: Any, xs: tuple[Any, ...], chunk: int, pad: tuple[Any, ...]
-) -> tuple[Any, tuple[Any, ...]]:
-    import jax
-    import jax.numpy as jnp
-
-    n = xs[0].shape[0]
-    steps = -(-n // chunk)
-    extra = steps * chunk - n
-    stacked = []
-    for x, fill in zip(xs, pad, strict=True):
-        if extra:
-            widths = [(0, extra)] + [(0, 0)] * (x.ndim - 1)
-            x = jnp.pad(x, widths, constant_values=fill)
-        stacked.append(jnp.reshape(x, (steps, chunk, *x.shape[1:])))
-    carry, ys = jax.lax.scan(body, carry, tuple(stacked))
-    return carry, tuple(jnp.reshape(y, (steps * chunk, *y.shape[2:]))[:n] for y in ys)

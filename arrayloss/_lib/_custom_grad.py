@@ -8,9 +8,10 @@
 * ``backward(arrays, extra, gs) -> tuple``: the cotangents of the first ``n_diff`` arrays
   given the tuple ``gs`` of cotangents of the ``n_out`` arrays of ``outs``.
 
-It returns ``apply(diff, nondiff) -> outs``. On torch the pair runs through the one
-module-level ``torch.autograd.Function`` of ``_torch_function.py`` (with ``setup_context``,
-so ``torch.func.grad`` and ``vmap`` work too, and defined outside any trace, so
+It returns ``apply(diff, nondiff) -> outs``. The backend module builds it
+(``custom_gradient(spec, key)`` in ``arrayloss/_backends/<library>.py``): on torch the pair
+runs through one module-level ``torch.autograd.Function`` (with ``setup_context``, so
+``torch.func.grad`` and ``vmap`` work too, and defined outside any trace, so
 ``torch.compile(fullgraph=True)`` traces it); on JAX a ``jax.custom_vjp`` (``nondiff``
 arrays get zero cotangents); on libraries without autodiff it is the plain forward. The
 formula stays written once.
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ._compat import backend_name
-from ._primitives import prime_natives
+from ._dispatch import backend_hook, prime_natives
 
 __all__ = ["GradientSpec", "custom_gradient"]
 
@@ -66,57 +67,11 @@ class GradientSpec(NamedTuple):
         return self.primal(*arrays) if self.primal is not None else self.forward(*arrays)[0]
 
 
-def _build_torch(spec: GradientSpec, key: Any) -> Callable[..., Any]:
-    import torch
-
-    from ._torch_function import PAIRS, CustomFunction
-
-    PAIRS[key] = spec
-
-    def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
-        if spec.primal is not None and not (
-            torch.is_grad_enabled() and any(a.requires_grad for a in diff)
-        ):
-            return spec.primal(*diff, *nondiff)
-        out = CustomFunction.apply(key, *diff, *nondiff)  # type: ignore[no-untyped-call]
-        return out[: spec.n_out]
-
-    return apply
-
-
-def _build_jax(spec: GradientSpec, key: Any) -> Callable[..., Any]:
-    import jax
-
-    @jax.custom_vjp
-    def fn(*arrays: Any) -> Any:
-        return spec.value(*arrays)
-
-    def fwd(*arrays: Any) -> tuple[Any, Any]:
-        outs, extra = spec.forward(*arrays)
-        return outs, (arrays, extra)
-
-    def bwd(saved: Any, gs: Any) -> tuple[Any, ...]:
-        arrays, extra = saved
-        # None: a zero cotangent (integer targets, class weights treated as constants).
-        grads = spec.backward(arrays, extra, tuple(gs))
-        return (*grads, *([None] * (len(arrays) - spec.n_diff)))
-
-    fn.defvjp(fwd, bwd)
-
-    def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
-        return fn(*diff, *nondiff)
-
-    return apply
-
-
 def _build_plain(spec: GradientSpec, key: Any) -> Callable[..., Any]:
     def apply(diff: tuple[Any, ...], nondiff: tuple[Any, ...]) -> Any:
         return spec.value(*diff, *nondiff)
 
     return apply
-
-
-_BUILDERS = {"torch": _build_torch, "jax": _build_jax}
 
 
 def custom_gradient(
@@ -143,5 +98,6 @@ def custom_gradient(
         prime_natives(xp)
         label = key[0] if isinstance(key, tuple) and key and isinstance(key[0], str) else "loss"
         spec = GradientSpec(forward, backward, primal, n_diff, n_out, handoff, label)
-        fn = _CACHE[ck] = _BUILDERS.get(name, _build_plain)(spec, ck)
+        build = backend_hook(xp, "custom_gradient") or _build_plain
+        fn = _CACHE[ck] = build(spec, ck)
     return fn

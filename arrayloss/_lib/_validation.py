@@ -12,7 +12,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ._compat import backend_name, isdtype
+from ._compat import isdtype
+from ._dispatch import backend_hook
 from ._primitives import value_range
 
 __all__ = [
@@ -86,58 +87,24 @@ def check_real_scalar(loss: str, arg: str, value: Any) -> float:
     return float(value)
 
 
-def _jax_trace_clean() -> bool:
-    """Whether no JAX transformation (jit, vmap, grad...) is tracing right now."""
-    try:
-        from jax._src.core import trace_state_clean
-    except ImportError:  # pragma: no cover - a future JAX without the private helper
-        return True
-    return bool(trace_state_clean())
-
-
 def is_concrete(x: Any, xp: Any) -> bool:
     """Whether the values of ``x`` can be read now without breaking tracing or laziness."""
     return all_concrete((x,), xp)
 
 
 def all_concrete(arrays: Any, xp: Any) -> bool:
-    """Whether the values of every array in ``arrays`` can be read now (one backend lookup
-    and one compiler/trace test for all of them)."""
-    name = backend_name(xp)
-    if name == "dask":
-        return False
-    if name == "jax":
-        import jax
-
-        # A concrete array closed over by a jitted function is not a Tracer, but every op on
-        # it inside the trace is staged: reading values is only safe outside any trace.
-        if not _jax_trace_clean():
-            return False
-        tracer = jax.core.Tracer
-        for x in arrays:  # loops, not any(generator): is_concrete is on every label check
-            if isinstance(x, tracer):
-                return False
-    elif name == "torch":
-        import torch
-
-        if torch.compiler.is_compiling():
-            return False
-        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-        for x in arrays:
-            if wrapped(x):
-                return False
-    return True
+    """Whether the values of every array in ``arrays`` can be read now: not traced, not
+    compiling, not lazy (the backend module answers; other libraries are always eager)."""
+    test = backend_hook(xp, "all_concrete")
+    return True if test is None else bool(test(arrays))
 
 
 def may_be_differentiated(a: Any, xp: Any) -> bool:
     """Whether a gradient with respect to ``a`` may be asked for (False: certainly not): a
     traced JAX array (an eager ``jax.grad`` traces only what it differentiates; ``jax.jit``
     traces everything), a torch tensor that requires grad."""
-    if backend_name(xp) == "jax":
-        import jax
-
-        return isinstance(a, jax.core.Tracer)
-    return bool(getattr(a, "requires_grad", False))
+    test = backend_hook(xp, "may_be_differentiated")
+    return False if test is None else bool(test(a))
 
 
 def check_labels_in_range(
@@ -177,3 +144,36 @@ def check_labels_in_range(
             f"{extra}, found {example}"
         )
     return False
+
+
+def class_axis(loss: str, input: Any, axis: Any, *, batched: bool = False) -> int:
+    """The class dimension of ``input`` in [0, ndim): ``axis`` of a batched input, 0 for an
+    unbatched (C,) one. ``batched=True``: the input must be (N, C, ...), with the classes
+    on any dimension but the batch dimension 0 (dense losses)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"{loss}: `axis` must be an int, got {type(axis).__name__}")
+    ndim = input.ndim
+    if batched and ndim < 2:
+        raise ValueError(
+            f"{loss}: `input` must have a batch and a class dimension (shape (N, C, ...)), "
+            f"got {shape_str(input.shape)}"
+        )
+    if ndim == 0:
+        raise ValueError(f"{loss}: `input` must have a class dimension, got a 0-d array")
+    if ndim == 1:
+        return 0
+    if not -ndim <= axis < ndim:
+        check_option(loss, "axis", axis, False, f"a valid dimension of the {ndim}-d input")
+    ax = int(axis % ndim)
+    if batched and ax == 0:
+        raise ValueError(
+            f"{loss}: `axis` must be a class dimension, not the batch dimension 0, got {axis!r}"
+        )
+    return ax
+
+
+def check_ignore_index(loss: str, value: Any) -> int | None:
+    """``ignore_index``: an int, or None (no target is ignored)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{loss}: `ignore_index` must be an int or None, got {value!r}")
+    return value

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ._lib import (
+from .._lib import (
     check_labels_in_range,
     check_reduction,
     finish,
@@ -17,11 +17,11 @@ from ._lib import (
     promote_floating,
     register,
 )
-from ._lib._compat import backend_name, device, isdtype
-from ._lib._ctc import ctc_loglik
-from ._lib._dtypes import index_dtype
-from ._lib._primitives import log_softmax, take_along_axis, value_range
-from ._lib._validation import all_concrete
+from .._lib._compat import backend_name, device, isdtype
+from .._lib._dtypes import index_dtype
+from .._lib._primitives import log_softmax, take_along_axis, value_range
+from .._lib._validation import all_concrete
+from ._ctc import ctc_loglik
 
 __all__ = [
     "ASMOutput",

@@ -1,10 +1,11 @@
-"""The one ``torch.autograd.Function`` behind :func:`arrayloss._lib.custom_gradient` on torch.
+"""torch's ``autograd.Function`` classes: the one behind ``custom_gradient`` on torch, and
+the eager kernels with written-out derivatives (log cosh, msle's elements, CTC).
 
-A module of its own, imported only when a torch array meets ``custom_gradient``: torch is
-imported at module level here, so the class is defined once, in plain Python, even when the
-first call happens inside a ``torch.compile`` trace (Dynamo executes imports eagerly but
-cannot trace a class definition). The generic forward/backward pair of a configuration is
-looked up by its hashable key, a compile-time constant argument of ``apply``.
+Defined at module level, imported with ``arrayloss._backends.torch``: each class is defined
+once, in plain Python, even when the first call happens inside a ``torch.compile`` trace
+(Dynamo executes imports eagerly but cannot trace a class definition). The generic
+forward/backward pair of a configuration is looked up by its hashable key, a compile-time
+constant argument of ``apply``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from typing import Any
 
 import torch
 
-from ._custom_grad import GradientSpec
-from ._primitives import _LOG_COSH_CLIP, _generic_log_cosh
+from ._constants import LOG_COSH_CLIP as _LOG_COSH_CLIP
 
 __all__ = ["PAIRS", "CustomFunction", "first_order_only"]
 
-# key -> the configuration's GradientSpec, filled by custom_gradient.
-PAIRS: dict[Any, GradientSpec] = {}
+# key -> the configuration's GradientSpec (arrayloss/_lib/_custom_grad.py), filled by
+# arrayloss._backends.torch.custom_gradient.
+PAIRS: dict[Any, Any] = {}
+# The generic kernels this module falls back on, handed down by the dispatcher when the
+# torch tables are built (arrayloss/_lib/_dispatch.py): backends never import _lib.
+GENERIC: dict[str, Any] = {}
 
 
 class CustomFunction(torch.autograd.Function):
@@ -212,7 +216,7 @@ class LogCoshTransformed(torch.autograd.Function):
     def forward(d: torch.Tensor) -> Any:
         from array_api_compat import torch as xp
 
-        return _generic_log_cosh(d, xp=xp)
+        return GENERIC["log_cosh"](d, xp=xp)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
