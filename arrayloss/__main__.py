@@ -261,23 +261,61 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def select_backends(requested: str | None) -> list[str] | None:
+    """The backends to run: the requested ones that are installed (every installed one by
+    default); None when a requested name is not a backend."""
+    available = installed_backends()
+    if not requested:
+        return available
+    backends = [b.strip() for b in requested.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        print(f"unknown backend(s) {unknown}; known: {', '.join(BACKENDS)}", file=sys.stderr)
+        return None
+    for b in backends:
+        if b not in available:
+            print(f"skipping {b}: not installed (or no GPU)", file=sys.stderr)
+    return [b for b in backends if b in available]
+
+
+def check_loss(
+    spec: LossSpec,
+    backends: list[str],
+    size: tuple[int, int],
+    timing: dict[str, Any],
+    have_torch: bool,
+) -> list[dict[str, Any]]:
+    """The records of one loss: its float64 reference once, then one record per backend."""
+    sample = make_sample(spec, *size)
+    if sample is None:
+        error = "no sample input kind fits this loss"
+        return [{"loss": spec.name, "backend": "-", "status": "skipped", "error": error}]
+    try:
+        with warnings.catch_warnings():
+            # Peers' deprecation notices (torch kl_div "mean") are not this job's news.
+            warnings.simplefilter("ignore")
+            ref, ref_name = reference(spec, sample, have_torch)
+    except Exception as e:
+        error = f"reference: {type(e).__name__}: {e}"[:200]
+        return [{"loss": spec.name, "backend": "-", "status": "error", "error": error}]
+    records: list[dict[str, Any]] = []
+    for backend in backends:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = run_one(spec, backend, sample, ref, timing)
+        rec["reference"] = ref_name
+        rec["shapes"] = [list(a.shape) for a in sample.args if hasattr(a, "shape")]
+        records.append(rec)
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     args = parse_args(argv)
     specs = registered(args.losses.split(",") if args.losses else None)
-    available = installed_backends()
-    if args.backends:
-        backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-        unknown = [b for b in backends if b not in BACKENDS]
-        if unknown:
-            print(f"unknown backend(s) {unknown}; known: {', '.join(BACKENDS)}", file=sys.stderr)
-            return 2
-        missing = [b for b in backends if b not in available]
-        for b in missing:
-            print(f"skipping {b}: not installed (or no GPU)", file=sys.stderr)
-        backends = [b for b in backends if b in available]
-    else:
-        backends = available
+    backends = select_backends(args.backends)
+    if backends is None:
+        return 2
     if args.size:
         n, c = (int(v) for v in args.size.lower().split("x"))
     else:
@@ -295,39 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     records: list[dict[str, Any]] = []
     for spec in specs:
-        sample = make_sample(spec, n, c)
-        if sample is None:
-            records.append(
-                {
-                    "loss": spec.name,
-                    "backend": "-",
-                    "status": "skipped",
-                    "error": "no sample input kind fits this loss",
-                }
-            )
-            continue
-        try:
-            with warnings.catch_warnings():
-                # Peers' deprecation notices (torch kl_div "mean") are not this job's news.
-                warnings.simplefilter("ignore")
-                ref, ref_name = reference(spec, sample, have_torch)
-        except Exception as e:
-            records.append(
-                {
-                    "loss": spec.name,
-                    "backend": "-",
-                    "status": "error",
-                    "error": f"reference: {type(e).__name__}: {e}"[:200],
-                }
-            )
-            continue
-        for backend in backends:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rec = run_one(spec, backend, sample, ref, timing)
-            rec["reference"] = ref_name
-            rec["shapes"] = [list(a.shape) for a in sample.args if hasattr(a, "shape")]
-            records.append(rec)
+        records += check_loss(spec, backends, (n, c), timing, have_torch)
     elapsed = time.perf_counter() - t0
     print(
         f"arrayloss main job: {len(specs)} losses x {len(backends)} backends "
