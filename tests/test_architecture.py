@@ -142,7 +142,7 @@ def test_the_cycle_finder_finds_cycles():
 def test_importing_arrayloss_imports_no_framework(stmt):
     code = (
         f"import sys; {stmt}; "
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {sorted(FRAMEWORKS)!r}))"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(FRAMEWORKS)!r})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT.parent)

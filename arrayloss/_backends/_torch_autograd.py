@@ -140,8 +140,7 @@ def _log_cosh_into(d: torch.Tensor, out: torch.Tensor, th: torch.Tensor | None) 
     every larger ``|d|``). One temporary besides the clamp.
 
     A block with every ``|d| <= 40`` (the usual case, read by one ``aminmax``) needs no
-    clamp: ``s = sinh(d / 2)`` carries the sign, six kernels instead of nine (fastest of 300
-    at (256, 1000) float32: 456 -> 364 us without a gradient, 626 -> 533 with)."""
+    clamp: ``s = sinh(d / 2)`` carries the sign, six kernels instead of nine."""
     lo, hi = torch.aminmax(d)
     inside = float(lo) >= -_LOG_COSH_CLIP and float(hi) <= _LOG_COSH_CLIP  # NaN: neither
     if inside:  # s = sinh(d / 2), signed, in out (no a - c term)
@@ -170,11 +169,9 @@ class LogCosh(torch.autograd.Function):
     runs ``log1p(2 sinh^2(c / 2))`` in place, block by block, so its elementwise steps stay in
     cache (one read of ``d``, one write of the result, instead of a pass over memory per
     step and a fresh array per step). When a gradient is wanted, the forward also writes
-    ``tanh(d)`` from its own ``sinh``: torch's CPU ``tanh`` took 320 us at 256k float32
-    elements (``exp`` 105), the backward is now one product (under ``create_graph`` it is
-    ``g * tanh(d)`` instead, so the second derivative ``sech^2`` is autograd's). The
-    ``sinh`` form replaced ``exp``, ``expm1`` and ``log1p`` (fastest of 300 interleaved at
-    (256, 1000) float32: forward 706 -> 523 us; 10^7: 42.9 -> 36.8 ms)."""
+    ``tanh(d)`` from its own ``sinh`` (torch's CPU ``tanh`` costs several ``exp``), so the
+    backward is one product (under ``create_graph`` it is ``g * tanh(d)`` instead, so the
+    second derivative ``sech^2`` is autograd's)."""
 
     @staticmethod
     def forward(ctx: Any, d: torch.Tensor) -> torch.Tensor:
@@ -238,13 +235,11 @@ class LogCoshTransformed(torch.autograd.Function):
 # msle's elements for eager torch: one log1p, in place and block by block
 # ---------------------------------------------------------------------------------------------
 
-# Elements per block (1 MiB of float32; the fastest of 32k..256k at 10^7 elements, within L3).
+# Elements per block: 1 MiB of float32, within L3.
 _MSLE_BLOCK = 1 << 18
 # The smallest sizes that take the block loop: with a gradient, where the written derivative
-# beats autograd's saved intermediates (64k elements: 0.52 against 0.61 ms forward +
-# backward; at 80 elements the Function's dispatches cost 50 us more), and without one,
-# where cache blocking beats the generic formula's six kernels (its forward is faster up
-# to about 1M elements: 1.7 against 2.0 ms at 1M, 4.5 against 3.6 at 2M).
+# beats autograd's saved intermediates, and without one, where cache blocking beats the
+# generic formula's six kernels (below, the Function's own dispatches cost more).
 MSLE_MIN_GRAD = 1 << 16
 MSLE_MIN_VALUE = 1 << 21
 
@@ -281,11 +276,8 @@ class SquaredLog1pDiff(torch.autograd.Function):
     tensors of one shape and dtype (from ``MSLE_MIN_GRAD`` / ``MSLE_MIN_VALUE`` elements on:
     below, the generic formula is faster). As ``LogCosh``: block by block in cache, one read of
     each input and one write of the result, and the derivatives written in the forward pass
-    when they are wanted (the backward is then one product each). At (8192, 1280) float32,
-    fastest of 15 against the generic two-log1p formula: forward 87 -> 33 ms, forward +
-    backward 199 -> 84 ms (Keras: 116 and 206); at (256, 1000) forward + backward 1.23 ->
-    0.97 ms. Under ``create_graph`` the backward is the
-    formula's derivative in torch ops, so a second derivative is autograd's."""
+    when they are wanted (the backward is then one product each). Under ``create_graph`` the
+    backward is the formula's derivative in torch ops, so a second derivative is autograd's."""
 
     @staticmethod
     def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor, floor: float) -> torch.Tensor:

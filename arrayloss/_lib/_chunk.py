@@ -34,7 +34,8 @@ def chunked_scan(
     n = xs[0].shape[0]
     name = backend_name(xp)
     if n > chunk and (scan := backend_hook(xp, "chunked_scan")) is not None:
-        return scan(body, carry, xs, chunk, pad)
+        result: tuple[Any, tuple[Any, ...]] = scan(body, carry, xs, chunk, pad)
+        return result
     if n <= chunk:
         return body(carry, xs)
     ys_parts: list[tuple[Any, ...]] = []

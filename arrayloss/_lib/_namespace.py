@@ -81,8 +81,8 @@ def same_device_check(loss: str, arrays: dict[str, Any]) -> None:
     for arg, x in arrays.items():
         if x is None or isinstance(x, _SCALARS):
             continue
-        # The standard's ``.device`` attribute: array-api-compat's device() costs ~2 µs per
-        # call and agrees with it on the device-aware backends (torch, cupy, strict).
+        # The standard's ``.device`` attribute: cheaper than array-api-compat's device(),
+        # and the same on the device-aware backends (torch, cupy, strict).
         d = getattr(x, "device", None)
         if d is None:
             d = device(x)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ._primitives import sum_ratio
 
-__all__ = ["reduce", "weighted_reduce"]
+__all__ = ["length_reduce", "reduce", "weighted_reduce"]
 
 
 def reduce(loss: Any, reduction: str, /, *, xp: Any) -> Any:
@@ -31,3 +31,11 @@ def weighted_reduce(loss: Any, weight: Any, reduction: str, /, *, xp: Any) -> An
     if reduction == "sum":
         return xp.sum(wl)
     return wl
+
+
+def length_reduce(loss: Any, lengths: Any, reduction: str, /, *, xp: Any) -> Any:
+    """Reduce per-sequence losses with ``mean`` = the mean of each loss over its length
+    (at least 1): torch's ``ctc_loss`` mean. ``sum`` and ``none`` ignore the lengths."""
+    if reduction == "mean":
+        return xp.mean(loss / xp.astype(xp.clip(lengths, 1, None), loss.dtype))
+    return reduce(loss, reduction, xp=xp)

@@ -20,6 +20,7 @@ from .._lib import (
 from .._lib._compat import backend_name, device, isdtype
 from .._lib._dtypes import index_dtype
 from .._lib._primitives import log_softmax, take_along_axis, value_range
+from .._lib._reduction import length_reduce
 from .._lib._validation import all_concrete
 from ._ctc import ctc_loglik
 
@@ -77,9 +78,8 @@ def ctc_loss(
     The sum over alignments runs as a scan over time with a finite stand-in (-1e30) for log 0,
     so gradients through autodiff are finite; a loss above 1e29 is reported as ``inf``. On JAX
     the derivative comes from the backward (beta) recursion, in a custom JVP that ``jax.grad``
-    transposes (0.47x optax's ``ctc_loss`` forward + backward under ``jax.jit`` at T=400, N=32,
-    C=80, S=60 on CPU; ``benchmarks/results/ctc.md``) and that forward mode and second
-    derivatives differentiate. Gradients are the true derivatives with respect to ``log_probs``;
+    transposes (``benchmarks/results/ctc.md`` compares it with optax) and that forward mode
+    and second derivatives differentiate. Gradients are the true derivatives with respect to ``log_probs``;
     torch's kernel returns a gradient that assumes ``log_probs`` came from ``log_softmax``, so
     the two agree with respect to the logits feeding ``log_softmax``, not ``log_probs``. On
     eager torch tensors (not under ``torch.compile`` or ``torch.func`` transforms) the loss runs
@@ -193,14 +193,9 @@ def ctc_loss(
         loss = xp.where(impossible, xp.zeros_like(loss), loss)
     else:
         loss = xp.where(impossible, xp.asarray(float("inf"), dtype=loss.dtype), loss)
-    if reduction == "none":
-        result = loss[0] if unbatched else loss
-    elif reduction == "sum":
-        result = xp.sum(loss)
-    else:
-        denom = xp.astype(xp.clip(tl, 1, None), loss.dtype)
-        result = xp.mean(loss / denom)
-    return finish(result, out, xp)
+    if unbatched and reduction == "none":
+        loss = loss[0]
+    return finish(length_reduce(loss, tl, reduction, xp=xp), out, xp)
 
 
 def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
