@@ -6,6 +6,7 @@ autodiff. Names, arguments and results follow ``torch.nn.functional``.
 """
 
 from . import nn, testing
+from ._lib._options import get_options, options, set_options
 from ._linear_cross_entropy import linear_cross_entropy
 from .classification import (
     binary_cross_entropy,
@@ -122,4 +123,7 @@ __all__ = [
     "lovasz_softmax_loss",
     "tversky_loss",
     "testing",
+    "get_options",
+    "options",
+    "set_options",
 ]

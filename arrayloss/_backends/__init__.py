@@ -18,7 +18,10 @@ The surface (what ``_dispatch`` looks up):
     The whole-loss kernels that raise on out-of-range class labels by themselves, and
     whether they do so synchronously for this target (CPU), so the loss need not read them.
 ``all_concrete(arrays)``, ``is_tracer(x)``
-    Whether values can be read now (not traced, not compiling, not lazy).
+    Whether values exist now (not traced, not compiling, not lazy).
+``on_host(arrays)``
+    Whether reading them costs no device synchronisation (absent: always; see the
+    ``check_values`` option, ``arrayloss/_lib/_options.py``).
 ``may_be_differentiated(a)``
     False when no gradient with respect to ``a`` can be asked for.
 ``custom_gradient(spec, key)``

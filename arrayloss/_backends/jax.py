@@ -32,6 +32,7 @@ __all__ = [
     "custom_gradient",
     "is_tracer",
     "may_be_differentiated",
+    "on_host",
     "primitives",
 ]
 
@@ -60,6 +61,15 @@ def all_concrete(arrays: Any) -> bool:
     tracer = jax.core.Tracer
     for x in arrays:  # noqa: SIM110 (a loop, not all(generator): on every label check)
         if isinstance(x, tracer):
+            return False
+    return True
+
+
+def on_host(arrays: Any) -> bool:
+    """Whether reading these arrays' values costs no device synchronisation: every array
+    lives on CPU devices (an array's devices share one platform)."""
+    for x in arrays:  # noqa: SIM110 (a loop, not all(generator): on every value check)
+        if next(iter(x.devices())).platform != "cpu":
             return False
     return True
 

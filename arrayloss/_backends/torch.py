@@ -30,6 +30,7 @@ __all__ = [
     "eager",
     "losses",
     "may_be_differentiated",
+    "on_host",
     "primitives",
 ]
 
@@ -53,12 +54,21 @@ def eager() -> bool:
 
 
 def all_concrete(arrays: Any) -> bool:
-    """Whether every tensor's values can be read now (not under ``torch.compile`` or inside
-    a ``torch.func`` transform)."""
+    """Whether every tensor has its values now (not under ``torch.compile``, not inside a
+    ``torch.func`` transform, not a ``meta`` tensor)."""
     if torch.compiler.is_compiling():
         return False
-    for x in arrays:  # noqa: SIM110 (a loop, not all(generator): on every label check)
-        if _wrapped(x):
+    for x in arrays:  # a loop, not any(generator): this runs on every label check
+        if _wrapped(x) or x.is_meta:  # a meta tensor has no values at all
+            return False
+    return True
+
+
+def on_host(arrays: Any) -> bool:
+    """Whether reading these tensors' values costs no device synchronisation (CPU tensors;
+    not CUDA, and not ``meta`` tensors, which have no values at all)."""
+    for x in arrays:  # noqa: SIM110 (a loop, not all(generator): on every value check)
+        if x.device.type != "cpu":
             return False
     return True
 
@@ -135,8 +145,8 @@ def primitives(generic: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[
         # min |x| = max |x| = 1, read block by block (a block's |x| stays in cache); a few
         # values are read into Python instead. Fewer ops than the boolean masks, whose
         # temporaries also slow a tiny loss's backward pass.
-        if x.dtype == torch.bool or not eager() or _wrapped(x):
-            return generic["all_signs"](x, xp=xp)
+        if x.dtype == torch.bool or x.device.type != "cpu" or not eager() or _wrapped(x):
+            return generic["all_signs"](x, xp=xp)  # on a device: a device boolean, no read
         n = x.numel()
         if n <= _SMALL_SIGNS:
             flat = x if x.ndim == 1 else x.reshape(-1)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._compat import backend_name, device
 from ._dispatch import backend_hook
-from ._validation import is_concrete
+from ._validation import all_concrete
 
 __all__ = ["chunked_scan"]
 
@@ -66,4 +66,4 @@ _MUTABLE = frozenset({"numpy", "torch", "cupy", "array_api_strict"})
 def _writable(y: Any, xp: Any) -> bool:
     """Whether the rows of ``y`` may be copied into a fresh buffer by ``__setitem__``
     without changing what autodiff or a compiler sees (concrete, no autograd history)."""
-    return is_concrete(y, xp) and not getattr(y, "requires_grad", False)
+    return all_concrete((y,), xp) and not getattr(y, "requires_grad", False)

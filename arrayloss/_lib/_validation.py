@@ -14,6 +14,7 @@ from typing import Any
 
 from ._compat import isdtype
 from ._dispatch import backend_hook
+from ._options import check_values_mode
 from ._primitives import value_range
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "check_reduction",
     "check_same_shape",
     "is_concrete",
+    "values_readable",
     "may_be_differentiated",
     "shape_str",
 ]
@@ -88,13 +90,27 @@ def check_real_scalar(loss: str, arg: str, value: Any) -> float:
 
 
 def is_concrete(x: Any, xp: Any) -> bool:
-    """Whether the values of ``x`` can be read now without breaking tracing or laziness."""
-    return all_concrete((x,), xp)
+    """Whether a value check may read ``x`` now: its values exist (not traced, compiling or
+    lazy) and the ``check_values`` option allows the read (by default, on host arrays only:
+    on an accelerator a read is a device synchronisation). See ``_options.py``."""
+    return values_readable((x,), xp)
+
+
+def values_readable(arrays: Any, xp: Any) -> bool:
+    """:func:`is_concrete` for several arrays at once (one policy and backend look-up)."""
+    mode = check_values_mode()
+    if mode == "never" or not all_concrete(arrays, xp):
+        return False
+    if mode == "always":
+        return True
+    on_host = backend_hook(xp, "on_host")
+    return True if on_host is None else bool(on_host(arrays))
 
 
 def all_concrete(arrays: Any, xp: Any) -> bool:
-    """Whether the values of every array in ``arrays`` can be read now: not traced, not
-    compiling, not lazy (the backend module answers; other libraries are always eager)."""
+    """Whether every array in ``arrays`` has its values now: not traced, not compiling, not
+    lazy (the backend module answers; other libraries are always eager). Structural only:
+    a value check asks :func:`is_concrete`, which also applies the ``check_values`` policy."""
     test = backend_hook(xp, "all_concrete")
     return True if test is None else bool(test(arrays))
 

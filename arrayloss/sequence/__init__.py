@@ -21,7 +21,7 @@ from .._lib._compat import backend_name, device, isdtype
 from .._lib._dtypes import index_dtype
 from .._lib._primitives import log_softmax, take_along_axis, value_range
 from .._lib._reduction import length_reduce
-from .._lib._validation import all_concrete
+from .._lib._validation import values_readable
 from ._ctc import ctc_loglik
 
 __all__ = [
@@ -211,7 +211,7 @@ def _check_values(
     Returns whether every input length was seen to be T (False when not read)."""
     idt = index_dtype(xp)
     arrays = (targets, input_lengths, target_lengths)
-    if not all_concrete(arrays, xp) or input_lengths.shape[0] == 0:
+    if not values_readable(arrays, xp) or input_lengths.shape[0] == 0:
         return False
     lo, hi = value_range(input_lengths, xp=xp)
     if lo < 0 or hi > T:
