@@ -58,7 +58,7 @@ def all_concrete(arrays: Any) -> bool:
     ``torch.func`` transform, not a ``meta`` tensor)."""
     if torch.compiler.is_compiling():
         return False
-    for x in arrays:  # a loop, not any(generator): this runs on every label check
+    for x in arrays:  # noqa: SIM110 (a loop, not all(generator): on every label check)
         if _wrapped(x) or x.is_meta:  # a meta tensor has no values at all
             return False
     return True
