@@ -22,6 +22,8 @@ The surface (what ``_dispatch`` looks up):
 ``on_host(arrays)``
     Whether reading them costs no device synchronisation (absent: always; see the
     ``check_values`` option, ``arrayloss/_lib/_options.py``).
+``creation_device(like)``
+    The ``device=`` for arrays made to combine with ``like`` (absent: ``like.device``).
 ``may_be_differentiated(a)``
     False when no gradient with respect to ``a`` can be asked for.
 ``custom_gradient(spec, key)``

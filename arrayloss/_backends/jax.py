@@ -28,6 +28,7 @@ __all__ = [
     "all_concrete",
     "chunked_scan",
     "cond",
+    "creation_device",
     "ctc_loglik",
     "custom_gradient",
     "is_tracer",
@@ -72,6 +73,12 @@ def on_host(arrays: Any) -> bool:
         if next(iter(x.devices())).platform != "cpu":
             return False
     return True
+
+
+def creation_device(like: Any) -> Any:
+    """None: a constant made uncommitted follows the committed arrays it meets (and a traced
+    array has no device to ask)."""
+    return None
 
 
 def may_be_differentiated(a: Any) -> bool:

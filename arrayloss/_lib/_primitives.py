@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._backends._constants import LOG_COSH_CLIP as _LOG_COSH_CLIP
-from ._compat import device as _device
+from . import _create as create
 from ._dispatch import (
     force_generic,
     generic_forced,
@@ -120,7 +120,7 @@ def _generic_take_along_axis(x: Any, indices: Any, /, *, axis: int, xp: Any) -> 
     axis = axis % x.ndim
     xm = xp.moveaxis(x, axis, -1)[..., None, :]  # (..., 1, C)
     im = xp.moveaxis(indices, axis, -1)[..., None]  # (..., K, 1)
-    classes = xp.arange(x.shape[axis], dtype=indices.dtype)
+    classes = create.arange(x.shape[axis], indices, xp=xp, dtype=indices.dtype)
     picked = xp.sum(xp.where(im == classes, xm, xp.zeros_like(xm)), axis=-1)  # (..., K)
     return xp.moveaxis(picked, -1, axis)
 
@@ -129,7 +129,7 @@ def _generic_one_hot(
     indices: Any, num_classes: int, /, *, dtype: Any, axis: int = -1, xp: Any
 ) -> Any:
     """``indices`` of shape S -> one-hot of shape S with a new class axis at ``axis``."""
-    classes = xp.arange(num_classes, dtype=indices.dtype)
+    classes = create.arange(num_classes, indices, xp=xp, dtype=indices.dtype)
     if axis < 0:
         axis += indices.ndim + 1
     shape = [1] * (indices.ndim + 1)
@@ -145,7 +145,7 @@ def _generic_clamped_log(p: Any, floor: float, /, *, xp: Any) -> Any:
     gradient 0 (the inner where keeps ``log``'s argument positive, else 0 * inf = nan). A NaN
     ``p`` gives NaN (``p <= 0`` is false for it)."""
     low = p <= 0
-    lo = xp.asarray(floor, dtype=p.dtype, device=_device(p))
+    lo = create.constant(floor, p, xp=xp)
     logp = xp.log(xp.where(low, xp.ones_like(p), p))
     return xp.where(low, lo, xp.maximum(logp, lo))
 
@@ -161,7 +161,7 @@ def _generic_log_cosh(d: Any, /, *, xp: Any) -> Any:
     expression, no ``where``: XLA on CPU fuses it into the reduction after it.
     """
     a = xp.abs(d)
-    c = xp.minimum(a, xp.asarray(_LOG_COSH_CLIP, dtype=a.dtype, device=_device(a)))
+    c = xp.minimum(a, create.constant(_LOG_COSH_CLIP, a, xp=xp))
     e = xp.exp(-c)
     m = xp.expm1(-c)
     return xp.log1p(m * m / (2.0 * e)) + (a - c)
@@ -210,7 +210,7 @@ def _generic_floor_straight_through(x: Any, /, *, floor: float, xp: Any) -> Any:
     its variance in place under ``no_grad``): generically ``x + stop_gradient(max(x, floor)
     - x)``, three ops and a 0-d floor; eager torch clamps a clone in place through a
     detached view (one op and the clone)."""
-    c = xp.maximum(x, xp.asarray(floor, dtype=x.dtype))
+    c = xp.maximum(x, create.constant(floor, x, xp=xp))
     return x + stop_gradient(c - x, xp=xp)
 
 

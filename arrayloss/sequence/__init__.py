@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from .._lib import _create as create
 from .._lib import (
     check_labels_in_range,
     check_reduction,
@@ -17,7 +18,7 @@ from .._lib import (
     promote_floating,
     register,
 )
-from .._lib._compat import backend_name, device, isdtype
+from .._lib._compat import backend_name, isdtype
 from .._lib._dtypes import index_dtype
 from .._lib._primitives import log_softmax, take_along_axis, value_range
 from .._lib._reduction import length_reduce
@@ -79,11 +80,11 @@ def ctc_loss(
     so gradients through autodiff are finite; a loss above 1e29 is reported as ``inf``. On JAX
     the derivative comes from the backward (beta) recursion, in a custom JVP that ``jax.grad``
     transposes (``benchmarks/results/ctc.md`` compares it with optax) and that forward mode
-    and second derivatives differentiate. Gradients are the true derivatives with respect to ``log_probs``;
-    torch's kernel returns a gradient that assumes ``log_probs`` came from ``log_softmax``, so
-    the two agree with respect to the logits feeding ``log_softmax``, not ``log_probs``. On
-    eager torch tensors (not under ``torch.compile`` or ``torch.func`` transforms) the loss runs
-    torch's own forward-backward kernels and corrects their gradient to the true one
+    and second derivatives differentiate. Gradients are the true derivatives with respect to
+    ``log_probs``; torch's kernel returns a gradient that assumes ``log_probs`` came from
+    ``log_softmax``, so the two agree with respect to the logits feeding ``log_softmax``, not
+    ``log_probs``. On eager torch tensors (not under ``torch.compile`` or ``torch.func``
+    transforms) the loss runs torch's own forward-backward kernels and corrects their gradient to the true one
     (first-order only there, as torch's own: its kernel has no second derivative, and
     differentiating the gradient again raises a ``RuntimeError`` naming the loss).
 
@@ -137,8 +138,8 @@ def ctc_loss(
     if unbatched:
         lp = lp[:, None, :]
         targets = targets[None, ...] if targets.ndim == 1 else targets
-        input_lengths = xp.reshape(xp.asarray(input_lengths), (1,))
-        target_lengths = xp.reshape(xp.asarray(target_lengths), (1,))
+        input_lengths = _one_length(input_lengths, lp, xp)
+        target_lengths = _one_length(target_lengths, lp, xp)
     T, N, C = lp.shape
     if not 0 <= blank < C:
         raise ValueError(f"ctc_loss: `blank` must be in [0, {C}), got {blank}")
@@ -168,21 +169,21 @@ def ctc_loss(
     if tg.ndim == 1:  # concatenated: gather a padded (N, S) view with offsets
         S = tg.shape[0]
         offs = xp.cumulative_sum(tl) - tl
-        idx = offs[:, None] + xp.arange(max(S, 1), dtype=idt)[None, :]
+        idx = offs[:, None] + create.arange(max(S, 1), lp, xp=xp, dtype=idt)[None, :]
         idx = xp.clip(idx, 0, max(S - 1, 0))
         tg = (
             xp.reshape(xp.take(tg, xp.reshape(idx, (-1,))), (N, max(S, 1)))
             if S
-            else (xp.zeros((N, 1), dtype=idt))
+            else (create.zeros((N, 1), lp, xp=xp, dtype=idt))
         )
     S = tg.shape[1]
     L = 2 * S + 1
-    s_idx = xp.arange(L, dtype=idt)
+    s_idx = create.arange(L, lp, xp=xp, dtype=idt)
     lab = xp.where(
         s_idx[None, :] % 2 == 1, xp.take(tg, xp.clip((s_idx - 1) // 2, 0, S - 1), axis=1), blank
     )
     lab = xp.where((s_idx[None, :] // 2) < tl[:, None], lab, blank)
-    lab_m2 = xp.concat([xp.full((N, 2), -1, dtype=idt), lab[:, :-2]], axis=1)
+    lab_m2 = xp.concat([create.full((N, 2), -1, lp, xp=xp, dtype=idt), lab[:, :-2]], axis=1)
     skip = (s_idx[None, :] % 2 == 1) & (lab != lab_m2) & (s_idx[None, :] >= 2)
     ll = ctc_loglik(lp, lab, il, tl, skip, xp)
     loss = -ll
@@ -192,16 +193,23 @@ def ctc_loss(
     if zero_infinity:
         loss = xp.where(impossible, xp.zeros_like(loss), loss)
     else:
-        loss = xp.where(impossible, xp.asarray(float("inf"), dtype=loss.dtype), loss)
+        loss = xp.where(impossible, create.constant(float("inf"), loss, xp=xp), loss)
     if unbatched and reduction == "none":
         loss = loss[0]
     return finish(length_reduce(loss, tl, reduction, xp=xp), out, xp)
 
 
+def _one_length(v: Any, like: Any, xp: Any) -> Any:
+    """An unbatched call's length (a Python int or a 0-d/1-element array) as shape (1,)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return create.full((1,), v, like, xp=xp, dtype=index_dtype(xp))
+    return xp.reshape(v, (1,))
+
+
 def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
         raise TypeError(f"ctc_loss: `{arg}` given as a sequence must hold Python ints")
-    return xp.asarray(v, dtype=index_dtype(xp), device=device(like))
+    return xp.asarray(v, dtype=index_dtype(xp), device=create.device_of(like, xp))
 
 
 def _check_values(
@@ -240,15 +248,16 @@ def _check_values(
     elif math.prod(targets.shape) and _plain_labels(targets, C, blank, xp):
         return full  # every stored value, padding included, a label other than the blank
     else:  # padding, ignored: replaced by a label that passes both checks
-        valid = xp.arange(S, dtype=idt)[None, :] < xp.astype(target_lengths, idt)[:, None]
+        positions = create.arange(S, targets, xp=xp, dtype=idt)
+        valid = positions[None, :] < xp.astype(target_lengths, idt)[:, None]
         if C == 1:  # the blank is the only class: no such label, padding may hold anything
-            used = xp.where(valid, targets, xp.asarray(blank, dtype=targets.dtype))
+            used = xp.where(valid, targets, create.constant(blank, targets, xp=xp))
             check_labels_in_range("ctc_loss", "targets", used, C, xp)
             if bool(xp.any(valid & (targets == blank))):
                 raise ValueError(f"ctc_loss: `targets` must not contain the blank index {blank}")
             return full
         fill = blank + 1 if blank + 1 < C else blank - 1
-        used = xp.where(valid, targets, xp.asarray(fill, dtype=targets.dtype))
+        used = xp.where(valid, targets, create.constant(fill, targets, xp=xp))
     if math.prod(used.shape) == 0:
         return full
     lo, hi = value_range(used, xp=xp)
@@ -491,7 +500,7 @@ def _asm_tails_masked(
     x: Any, t: Any, tails: list[tuple[Any, Any]], edges: list[int], idt: Any, xp: Any
 ) -> Any:
     """Every tail on every row, selected by mask (traced or lazy targets)."""
-    acc = xp.zeros(t.shape, dtype=x.dtype, device=device(x))
+    acc = create.zeros(t.shape, x, xp=xp)
     for i, pair in enumerate(tails):
         lo, hi = edges[i], edges[i + 1]
         inside = (t >= lo) & (t < hi)
@@ -505,13 +514,13 @@ def _asm_tails_subset(
 ) -> Any:
     """Each tail only on its rows (torch's way), put back in row order by one gather."""
     rows = [xp.nonzero(t < edges[0])[0]]
-    parts = [xp.zeros(rows[0].shape, dtype=x.dtype, device=device(x))]
+    parts = [create.zeros(rows[0].shape, x, xp=xp)]
     for i, pair in enumerate(tails):
         lo, hi = edges[i], edges[i + 1]
         r = xp.nonzero((t >= lo) & (t < hi))[0]
         rows.append(r)
         if r.shape[0] == 0:
-            parts.append(xp.zeros((0,), dtype=x.dtype, device=device(x)))
+            parts.append(create.zeros((0,), x, xp=xp))
             continue
         parts.append(_tail_logprob(xp.take(x, r, axis=0), xp.take(t, r) - lo, pair, xp))
     order = xp.concat([xp.astype(r, idt) for r in rows])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from .._lib import _create as create
 from .._lib._compat import backend_name
 from .._lib._dispatch import backend_hook
 from .._lib._primitives import take_along_axis
@@ -32,7 +33,7 @@ def ctc_loglik(lp: Any, lab: Any, il: Any, tl: Any, skip: Any, xp: Any) -> Any:
     backend = backend_name(xp)
     T, N, C = lp.shape
     if backend == "dask":  # no multi-index gather on Dask: a one-hot matmul (exact)
-        oh = xp.astype(lab[..., None] == xp.arange(C, dtype=lab.dtype), lp.dtype)
+        oh = xp.astype(lab[..., None] == create.arange(C, lab, xp=xp, dtype=lab.dtype), lp.dtype)
         lp_ext = xp.matmul(lp[:, :, None, :], xp.permute_dims(oh, (0, 2, 1)))[:, :, 0, :]
     else:
         idx = xp.broadcast_to(lab[None, ...], (T, N, lab.shape[1]))
@@ -40,7 +41,7 @@ def ctc_loglik(lp: Any, lab: Any, il: Any, tl: Any, skip: Any, xp: Any) -> Any:
     alpha = start(lp_ext[0, ...], xp)
     cols = pads(alpha, xp)
     for t in range(T):  # a Python loop: unrolled, lazy on Dask
-        ti = xp.asarray(t, dtype=il.dtype)
+        ti = create.constant(t, il, xp=xp)
         alpha = alpha_step(alpha, lp_ext[t, ...], ti, il, skip, cols, xp)
     return end_loglik(alpha, tl, xp)
 
@@ -58,14 +59,14 @@ def start(like: Any, xp: Any) -> Any:
     emission instead of log 0, and no path from it ends at state 0)."""
     N, L = like.shape
     return xp.concat(
-        [xp.zeros((N, 1), dtype=like.dtype), xp.full((N, L - 1), NEG, dtype=like.dtype)], axis=1
+        [create.zeros((N, 1), like, xp=xp), create.full((N, L - 1), NEG, like, xp=xp)], axis=1
     )
 
 
 def pads(like: Any, xp: Any) -> tuple[Any, Any]:
     """Columns of log 0, one and two wide, to shift the states by."""
     N = like.shape[0]
-    return xp.full((N, 1), NEG, dtype=like.dtype), xp.full((N, 2), NEG, dtype=like.dtype)
+    return create.full((N, 1), NEG, like, xp=xp), create.full((N, 2), NEG, like, xp=xp)
 
 
 def alpha_step(
