@@ -84,9 +84,10 @@ def ctc_loss(
     ``log_probs``; torch's kernel returns a gradient that assumes ``log_probs`` came from
     ``log_softmax``, so the two agree with respect to the logits feeding ``log_softmax``, not
     ``log_probs``. On eager torch tensors (not under ``torch.compile`` or ``torch.func``
-    transforms) the loss runs torch's own forward-backward kernels and corrects their gradient to the true one
-    (first-order only there, as torch's own: its kernel has no second derivative, and
-    differentiating the gradient again raises a ``RuntimeError`` naming the loss).
+    transforms) the loss runs torch's own forward-backward kernels and corrects their gradient
+    to the true one (first-order only there, as torch's own: its kernel has no second
+    derivative, and differentiating the gradient again raises a ``RuntimeError`` naming the
+    loss).
 
     Integer dtypes are required for ``targets`` and the lengths (a ``TypeError`` names the
     argument). On concrete arrays (not under ``jax.jit``/``torch.compile``, never on Dask)
