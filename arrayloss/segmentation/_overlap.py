@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ._lib import (
+from .._lib import (
     check_index_target,
     check_labels_in_range,
     check_option,
@@ -41,8 +41,8 @@ from ._lib import (
     promote_floating,
     register,
 )
-from ._lib._compat import device
-from ._lib._primitives import (
+from .._lib._compat import device
+from .._lib._primitives import (
     log_sigmoid,
     one_hot,
     sigmoid,
@@ -50,7 +50,7 @@ from ._lib._primitives import (
     stop_gradient,
     take_along_axis,
 )
-from ._lib._validation import shape_str
+from .._lib._validation import shape_str
 
 __all__ = [
     "dice_ce_loss",
@@ -1577,7 +1577,7 @@ def dice_ce_loss(
     >>> print(np.round(arrayloss.dice_ce_loss(logits, labels), 6))
     0.467389
     """
-    from .classification import cross_entropy
+    from ..classification import cross_entropy
 
     name = "dice_ce_loss"
     _check_combo_reduction(name, reduction)
