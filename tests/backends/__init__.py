@@ -1,0 +1,1 @@
+"""Tests of ``arrayloss/_backends``, one file per library: its own kernels and derivative rules."""
