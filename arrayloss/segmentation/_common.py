@@ -26,7 +26,7 @@ from .._lib import (
     reduce,
 )
 from .._lib._primitives import one_hot, sigmoid, softmax
-from .._lib._validation import shape_str
+from .._lib._validation import check_ignore_index, class_axis, shape_str
 
 FAMILY = "segmentation"
 _MODES = ("binary", "multiclass", "multilabel")
@@ -140,30 +140,6 @@ def check_flags(name: str, **flags: Any) -> None:
             raise TypeError(f"{name}: `{arg}` must be a bool, got {value!r}")
 
 
-def check_ignore_index(name: str, ignore_index: Any) -> None:
-    if ignore_index is not None and (
-        isinstance(ignore_index, bool) or not isinstance(ignore_index, int)
-    ):
-        raise TypeError(f"{name}: `ignore_index` must be an int or None, got {ignore_index!r}")
-
-
-def class_axis(name: str, input: Any, axis: Any) -> int:
-    if input.ndim < 2:
-        raise ValueError(
-            f"{name}: `input` must have shape (N, C, *spatial) (at least 2 dimensions), got "
-            f"{shape_str(input.shape)}"
-        )
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -input.ndim <= axis < input.ndim:
-        raise ValueError(
-            f"{name}: `axis` must be an int in [{-input.ndim}, {input.ndim - 1}] for an input of "
-            f"{input.ndim} dimensions, got {axis!r}"
-        )
-    ax = int(axis % input.ndim)
-    if ax == 0:
-        raise ValueError(f"{name}: `axis` is the class axis and cannot be the batch axis 0")
-    return ax
-
-
 def check_smooth(name: str, smooth_nr: Any, smooth_dr: Any) -> tuple[float, float]:
     nr = check_real_scalar(name, "smooth_nr", smooth_nr)
     dr = check_real_scalar(name, "smooth_dr", smooth_dr)
@@ -250,7 +226,7 @@ def probabilities_and_targets(
     check_option(name, "mode", mode, mode in _MODES, "'multiclass', 'multilabel' or 'binary'")
     check_flags(name, from_logits=from_logits, include_background=include_background)
     check_ignore_index(name, ignore_index)
-    ax = class_axis(name, input, axis)
+    ax = class_axis(name, input, axis, batched=True)
     num_classes = input.shape[ax]
     target, index = _target_layout(name, input, target, mode=mode, axis=axis, ax=ax, xp=xp)
     _check_weight(name, weight, num_classes, xp)

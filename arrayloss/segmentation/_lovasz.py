@@ -21,12 +21,10 @@ from .._lib import (
 )
 from .._lib._compat import device
 from .._lib._primitives import one_hot, softmax, stop_gradient, take_along_axis
-from .._lib._validation import shape_str
+from .._lib._validation import check_ignore_index, class_axis, shape_str
 from ._common import FAMILY as _FAMILY
 from ._common import (
     check_flags,
-    check_ignore_index,
-    class_axis,
     fill_doc,
     safe_ratio,
     to_channels_first,
@@ -277,7 +275,7 @@ def lovasz_softmax_loss(
     check_reduction(name, reduction)
     check_flags(name, per_image=per_image, from_logits=from_logits)
     check_ignore_index(name, ignore_index)
-    ax = class_axis(name, input, axis)
+    ax = class_axis(name, input, axis, batched=True)
     num_classes = input.shape[ax]
     in_shape = tuple(input.shape)
     no_class_shape = in_shape[:ax] + in_shape[ax + 1 :]

@@ -726,7 +726,9 @@ def _overlap_errors(weight=True):
             ),
             ErrorInput(SampleInput((x, y), {"mode": "sparse"}), ValueError, r"`mode` must be"),
             ErrorInput(
-                SampleInput((x[:, 0, 0, 0], y[:, 0, 0])), ValueError, r"`input` must have shape"
+                SampleInput((x[:, 0, 0, 0], y[:, 0, 0])),
+                ValueError,
+                r"`input` must have a batch and a class dimension",
             ),
             ErrorInput(
                 SampleInput((x, y.astype(float))),
