@@ -351,8 +351,3 @@ def _class_selection(name: str, classes: Any, num_classes: int) -> list[float] |
         f"a non-empty sequence of class indices in [0, {num_classes - 1}]",
     )
     return [1.0 if c in chosen else 0.0 for c in range(num_classes)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Combinations (MONAI's DiceCELoss and DiceFocalLoss), built from the parts above
-# ---------------------------------------------------------------------------------------------
