@@ -28,7 +28,8 @@ The surface (what ``_dispatch`` looks up):
     False when no gradient with respect to ``a`` can be asked for.
 ``custom_gradient(spec, key)``
     A function with a hand-written gradient (``torch.autograd.Function``,
-    ``jax.custom_vjp``) from a ``GradientSpec`` of generic functions.
+    ``jax.custom_vjp``) from a ``GradientSpec`` of generic functions;
+    ``forget_gradient(key)`` drops one the cache of built functions evicted.
 ``cond(pred, true_fn, false_fn, *operands)``, ``chunked_scan(body, carry, xs, chunk, pad)``
     Traced control flow (``lax.cond``, ``lax.scan``).
 ``ctc_loglik(steps, lp, lab, il, tl, skip)``

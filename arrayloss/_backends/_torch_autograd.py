@@ -41,7 +41,7 @@ class CustomFunction(torch.autograd.Function):
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
         key = inputs[0]
         spec = PAIRS[key]
-        ctx.key = key
+        ctx.spec = spec  # the backward's own reference: the cache may evict the key
         ctx.n_in = len(inputs) - 1
         extra = output[spec.n_out :]
         if extra:
@@ -66,7 +66,7 @@ class CustomFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, *gs: Any) -> Any:
-        spec = PAIRS[ctx.key]
+        spec = ctx.spec
         saved = ctx.saved_tensors
         if ctx.handoff:
             extra, ctx.extra = ctx.extra, None

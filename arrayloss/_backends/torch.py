@@ -28,6 +28,7 @@ __all__ = [
     "checks_labels",
     "custom_gradient",
     "eager",
+    "forget_gradient",
     "losses",
     "may_be_differentiated",
     "on_host",
@@ -110,6 +111,12 @@ def custom_gradient(spec: Any, key: Any) -> Callable[..., Any]:
         return out[: spec.n_out]
 
     return apply
+
+
+def forget_gradient(key: Any) -> None:
+    """Drop a configuration the cache of built functions evicted (graphs recorded with it
+    keep their own reference: ``CustomFunction`` saves the spec in its context)."""
+    autograd.PAIRS.pop(key, None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ constants to autograd), so under ``create_graph`` the gradients are recorded as 
 of the inputs whose derivative raises a ``RuntimeError`` naming the loss (``key[0]``).
 
 Built functions are cached per ``key`` (the static configuration of the call), so eager
-calls do not rebuild them and ``jax.jit`` sees one function per configuration.
+calls do not rebuild them and ``jax.jit`` sees one function per configuration. The cache
+keeps the ``_MAX_BUILT`` newest configurations: an option annealed over training (a new
+``label_smoothing`` every step) must not grow it without bound.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ _Forward = Callable[..., tuple[tuple[Any, ...], tuple[Any, ...]]]
 _Backward = Callable[[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]
 _Primal = Callable[..., tuple[Any, ...]]
 
-_CACHE: dict[tuple[str, Any], Callable[..., Any]] = {}
+_MAX_BUILT = 256
+_CACHE: dict[tuple[str, Any], Callable[..., Any]] = {}  # insertion order: oldest first
 
 
 class GradientSpec(NamedTuple):
@@ -100,4 +103,10 @@ def custom_gradient(
         spec = GradientSpec(forward, backward, primal, n_diff, n_out, handoff, label)
         build = backend_hook(xp, "custom_gradient") or _build_plain
         fn = _CACHE[ck] = build(spec, ck)
+        while len(_CACHE) > _MAX_BUILT:
+            old = next(iter(_CACHE))
+            del _CACHE[old]
+            forget = backend_hook(xp, "forget_gradient") if old[0] == name else None
+            if forget is not None:
+                forget(old)
     return fn
