@@ -44,7 +44,7 @@ from ._lib._chunk import chunked_scan
 from ._lib._compat import device, isdtype
 from ._lib._custom_grad import custom_gradient
 from ._lib._dtypes import index_dtype
-from ._lib._plans import Plans
+from ._lib._plans import delegate
 from ._lib._primitives import (
     add_at_rows,
     add_matmul,
@@ -78,7 +78,6 @@ _MIN_CHUNK_ROWS = 256
 # 10x torch's own call. Not with an explicit ``chunk_size`` (the caller asked for chunks)
 # nor with ``z_loss``/``softcap`` (cross_entropy has neither).
 _DIRECT_ELEMENTS = 2**18
-_PLANS = Plans()
 
 
 def _make_kernel(
@@ -434,6 +433,7 @@ def _make_kernel(
 
 @register(
     "classification",
+    delegates=True,
     torch="torch.nn.functional.linear_cross_entropy",
     sample="hidden_weight_index",
 )
@@ -557,12 +557,6 @@ def linear_cross_entropy(
     >>> print(np.round(al.linear_cross_entropy(x, W, y, reduction="none", chunk_size=2), 4))
     [0.5514 0.5514 1.862 ]
     """
-    given = (input, linear_weight, target, linear_bias, weight)
-    key, plan = _PLANS.lookup(
-        given, (reduction, ignore_index, label_smoothing, z_loss, softcap, chunk_size), xp
-    )
-    if plan is not None:
-        return plan(*given)
     given_xp = xp
     xp = namespace_of(
         _NAME,
@@ -665,20 +659,19 @@ def linear_cross_entropy(
         def recheck(input: Any, linear_weight: Any, target: Any, *_: Any) -> None:
             check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=ignore_index)
 
-        result = _PLANS.run(
-            key,
+        return delegate(
             native,
-            given,
             (x, w, tp if probs else target, b, cw),  # torch takes any integer dtype
             {
                 "ignore_index": None if probs else ignore_index,
                 "reduction": reduction,
                 "label_smoothing": eps,
             },
+            out=out_dtype,
+            xp=xp,
             recheck=recheck if defer else None,
             keep=defer or probs,  # no label was read: the call is the whole check
         )
-        return finish(result, out_dtype, xp)
     if probs:
         out_shape = tuple(target.shape[:-1])
         t = xp.reshape(tp, (-1, n_cls))

@@ -34,7 +34,7 @@ from ._lib import (
 from ._lib._compat import device
 from ._lib._distance import normalize, pairwise_distance
 from ._lib._dtypes import index_dtype
-from ._lib._plans import Plans
+from ._lib._plans import Delegate, delegate
 from ._lib._primitives import all_signs, stop_gradient, take_along_axis
 from ._lib._validation import shape_str
 
@@ -49,20 +49,6 @@ __all__ = [
 ]
 
 _FAMILY = "embedding"
-
-# Per-signature plans of the losses torch runs as the same formula (``_lib/_plans.py``); the
-# {-1, 1} target check is the plan's ``check``, repeated on every call.
-_PLANS = {
-    name: Plans()
-    for name in (
-        "margin_ranking_loss",
-        "hinge_embedding_loss",
-        "cosine_embedding_loss",
-        "triplet_margin_loss",
-        "triplet_margin_with_distance_loss",
-    )
-}
-
 
 def _clamp_min0(z: Any, xp: Any) -> Any:
     """max(z, 0) as torch's ``clamp_min``: gradient 1 at z == 0 (a ``where``, not
@@ -118,7 +104,8 @@ def _check_margin(loss: str, margin: Any) -> float:
 
 
 def _signs_check(loss: str, xp: Any) -> Callable[..., None]:
-    """A plan's ``check``: the last array (the target) holds only -1 and 1."""
+    """A plan's ``check`` (torch's kernels do not make it): the last array (the target)
+    holds only -1 and 1."""
 
     def check(*arrays: Any) -> None:  # eager arrays only (plans)
         if not bool(all_signs(arrays[-1], xp=xp)):
@@ -144,6 +131,7 @@ def _check_embeddings(loss: str, names: tuple[str, ...], arrays: tuple[Any, ...]
 @register(
     _FAMILY,
     class_name="MarginRankingLoss",
+    delegates=True,
     torch="torch.nn.functional.margin_ranking_loss",
     sample="ranking",
 )
@@ -193,10 +181,6 @@ def margin_ranking_loss(
     [0.  0.3 0. ]
     """
     name = "margin_ranking_loss"
-    given = (input1, input2, target)
-    key, plan = _PLANS[name].lookup(given, (margin, reduction), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -212,8 +196,7 @@ def margin_ranking_loss(
     if (native := native_loss(name, xp)) is not None:
         opts = {"margin": margin, "reduction": reduction}
         used = (input1, input2, target)
-        result = _PLANS[name].run(key, native, given, used, opts, check=_signs_check(name, xp))
-        return finish(result, out, xp)
+        return delegate(native, used, opts, out=out, xp=xp, check=_signs_check(name, xp))
     loss = _clamp_min0(-target * (input1 - input2) + margin, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
@@ -221,6 +204,7 @@ def margin_ranking_loss(
 @register(
     _FAMILY,
     class_name="HingeEmbeddingLoss",
+    delegates=True,
     torch="torch.nn.functional.hinge_embedding_loss",
     sample="logits_sign",
 )
@@ -268,10 +252,6 @@ def hinge_embedding_loss(
     [0.3 0.6 0. ]
     """
     name = "hinge_embedding_loss"
-    given = (input, target)
-    key, plan = _PLANS[name].lookup(given, (margin, reduction), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -281,10 +261,7 @@ def hinge_embedding_loss(
     _check_signs(name, target, xp)
     if (native := native_loss(name, xp)) is not None:
         opts = {"margin": margin, "reduction": reduction}
-        result = _PLANS[name].run(
-            key, native, given, (input, target), opts, check=_signs_check(name, xp)
-        )
-        return finish(result, out, xp)
+        return delegate(native, (input, target), opts, out=out, xp=xp, check=_signs_check(name, xp))
     zero = xp.zeros_like(input)
     # torch's formula, term by term (so a traced non-{-1, 1} label behaves as in torch).
     loss = xp.where(target != 1, _clamp_min0(margin - input, xp), zero) + xp.where(
@@ -296,6 +273,7 @@ def hinge_embedding_loss(
 @register(
     _FAMILY,
     class_name="CosineEmbeddingLoss",
+    delegates=True,
     torch="torch.nn.functional.cosine_embedding_loss",
     sample="embedding_pair_sign",
 )
@@ -349,10 +327,6 @@ def cosine_embedding_loss(
     [1. 1.]
     """
     name = "cosine_embedding_loss"
-    given = (input1, input2, target)
-    key, plan = _PLANS[name].lookup(given, (margin, reduction), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, input1=input1, input2=input2, target=target, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -373,8 +347,7 @@ def cosine_embedding_loss(
     if (native := native_loss(name, xp)) is not None:
         opts = {"margin": margin, "reduction": reduction}
         used = (input1, input2, target)
-        result = _PLANS[name].run(key, native, given, used, opts, check=_signs_check(name, xp))
-        return finish(result, out, xp)
+        return delegate(native, used, opts, out=out, xp=xp, check=_signs_check(name, xp))
     eps = 1e-12  # torch's EPSILON in cosine_embedding_loss, on the squared norms
     dot = xp.sum(input1 * input2, axis=-1)
     m1 = xp.sum(input1 * input1, axis=-1) + eps
@@ -406,31 +379,30 @@ def _triplet(
 
 
 def _triplet_native(
-    name: str,
-    key: Any,
-    given: tuple[Any, ...],
     used: tuple[Any, ...],
     margin: float,
     p: float,
     eps: float,
     swap: bool,
     reduction: str,
+    out: Any,
     xp: Any,
-) -> tuple[Any] | None:
-    """``(loss,)`` from torch's ``triplet_margin_loss`` (the same formula) where it has the
-    same gradients: ``1 <= p < inf`` (arrayloss's norm also zeroes the gradient of exactly
-    equal components for ``p < 1``, and splits ``inf``'s among ties its own way), (N, D) or
-    (D,) embeddings. None elsewhere."""
+) -> Delegate | None:
+    """The loss handed to torch's ``triplet_margin_loss`` (the same formula) where it has
+    the same gradients: ``1 <= p < inf`` (arrayloss's norm also zeroes the gradient of
+    exactly equal components for ``p < 1``, and splits ``inf``'s among ties its own way),
+    (N, D) or (D,) embeddings. None elsewhere."""
     native = native_loss("triplet_margin_loss", xp)
     if native is None or not 1 <= p < math.inf or used[0].ndim not in (1, 2):
         return None
     opts = {"margin": margin, "p": p, "eps": eps, "swap": swap, "reduction": reduction}
-    return (_PLANS[name].run(key, native, given, used, opts),)
+    return delegate(native, used, opts, out=out, xp=xp)
 
 
 @register(
     _FAMILY,
     class_name="TripletMarginLoss",
+    delegates=True,
     torch="torch.nn.functional.triplet_margin_loss",
     sample="embedding_triplet",
 )
@@ -493,10 +465,6 @@ def triplet_margin_loss(
     0.585786
     """
     name = "triplet_margin_loss"
-    given = (anchor, positive, negative)
-    key, plan = _PLANS[name].lookup(given, (margin, p, eps, swap, reduction), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, anchor=anchor, positive=positive, negative=negative, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -512,8 +480,8 @@ def triplet_margin_loss(
         name, xp, anchor=anchor, positive=positive, negative=negative
     )
     used = (anchor, positive, negative)
-    if (result := _triplet_native(name, key, given, used, margin, p, eps, swap, reduction, xp)):
-        return finish(result[0], out, xp)
+    if (job := _triplet_native(used, margin, p, eps, swap, reduction, out, xp)) is not None:
+        return job
 
     def dist(x1: Any, x2: Any) -> Any:
         return pairwise_distance(x1, x2, p=p, eps=eps, xp=xp)
@@ -525,6 +493,7 @@ def triplet_margin_loss(
 @register(
     _FAMILY,
     class_name="TripletMarginWithDistanceLoss",
+    delegates=True,
     torch="torch.nn.functional.triplet_margin_with_distance_loss",
     sample="embedding_triplet",
 )
@@ -580,10 +549,6 @@ def triplet_margin_with_distance_loss(
     0.0
     """
     name = "triplet_margin_with_distance_loss"
-    given = (anchor, positive, negative)
-    key, plan = _PLANS[name].lookup(given, (distance_function, margin, swap, reduction), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, anchor=anchor, positive=positive, negative=negative, xp=xp)
     check_reduction(name, reduction)
     margin = _check_margin(name, margin)
@@ -604,14 +569,11 @@ def triplet_margin_with_distance_loss(
         name, xp, anchor=anchor, positive=positive, negative=negative
     )
     dist: Callable[[Any, Any], Any]
-    if distance_function is None and (
-        result := _triplet_native(
-            name, key, given, (anchor, positive, negative), margin, 2.0, 1e-6, swap,
-            reduction, xp,
-        )
-    ):
-        return finish(result[0], out, xp)
     if distance_function is None:
+        used = (anchor, positive, negative)
+        job = _triplet_native(used, margin, 2.0, 1e-6, swap, reduction, out, xp)
+        if job is not None:
+            return job
 
         def dist(x1: Any, x2: Any) -> Any:
             return pairwise_distance(x1, x2, xp=xp)
@@ -797,17 +759,15 @@ def info_nce_loss(
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     n = input.shape[0]
-    # exact: XLA's x * (1/norm) is 1 ulp off, which 1/temperature amplifies (JAX float32,
-    # identical views: 2x torch's error, within torch's with the division)
+    # exact: XLA's x * (1/norm) is 1 ulp off, which 1/temperature amplifies
     z = normalize(xp.concat([input, target], axis=0), eps=eps, exact=True, xp=xp)
     raw = xp.matmul(z, xp.matrix_transpose(z)) / temperature
     # Each row's loss is log(1 + sum_j exp(s_j - s_pos)) over its negatives j (every row
     # but itself and its positive). Written as log1p of that sum, the small loss of a
     # positive that outscores its negatives keeps its digits: log(sum) of a sum near 1
-    # rounds at ulp(1) first (log_softmax's way; identical views at temperature 0.07 gave
-    # 2-5x torch's float32 error, p90 over random batches 9.8e-6, now 1.3e-6). The sums are
-    # shifted by m = max(s_pos, max_j s_j), so nothing overflows; a positive more than 30
-    # below m (a loss above 30, no digits to lose) takes gap + log(a + e^-gap) instead,
+    # rounds at ulp(1) first (log_softmax's way, several times torch's float32 error). The
+    # sums are shifted by m = max(s_pos, max_j s_j), so nothing overflows; a positive more
+    # than 30 below m (a loss above 30, no digits to lose) takes gap + log(a + e^-gap),
     # where e^gap could overflow. The positives are read from the matrix the negatives come
     # from (a separately rounded dot product differs by a few ulp, which 1/temperature
     # amplifies), by a gather from the unmasked copy (Dask's one-hot product meets no -inf).
@@ -816,7 +776,7 @@ def info_nce_loss(
     partner = xp.concat([rows + n, rows])
     cols = xp.arange(2 * n, dtype=partner.dtype, device=dev)
     mask = (cols[None, :] == cols[:, None]) | (cols[None, :] == partner[:, None])
-    # a 0-d -inf, not full_like: torch's (2N, 2N) fill cost 15 ms of 17 at N = 1024
+    # a 0-d -inf, not full_like: torch's (2N, 2N) fill would be most of the call's time
     neg = xp.where(mask, xp.asarray(-math.inf, dtype=raw.dtype, device=dev), raw)
     pos = take_along_axis(raw, partner[:, None], axis=1, xp=xp)[:, 0]
     m = stop_gradient(xp.maximum(xp.max(neg, axis=1), pos), xp=xp)

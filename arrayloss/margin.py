@@ -39,7 +39,7 @@ from ._lib import (
 from ._lib._chunk import chunked_scan
 from ._lib._compat import device
 from ._lib._dtypes import index_dtype
-from ._lib._plans import Plans
+from ._lib._plans import delegate
 from ._lib._primitives import (
     all_zero_or_one,
     log_sigmoid,
@@ -63,15 +63,6 @@ __all__ = [
 ]
 
 _FAMILY = "classification"
-
-# Per-signature plans (``_lib/_plans.py``): of the hinges torch has kernels for (their class
-# labels are checked by the kernel, arrayloss's check runs only when it raises), and of
-# soft_margin_loss, whose torch kernel is arrayloss's own formula in three torch calls.
-_PLANS = {
-    name: Plans()
-    for name in ("soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss")
-}
-
 
 def _positive_part(z: Any, xp: Any) -> Any:
     """max(z, 0) as a ``where``: its gradient is 0 at z == 0 (torch's margin kernels use
@@ -113,8 +104,7 @@ def _keras_hinge(
     ``jax.jit`` (each branch one fused pass), a ``where`` only where neither applies; the
     loss and its reduction are inside each branch, so no converted label array is
     materialised. ``"signed"`` and ``"binary"`` name the labels' form and skip the test,
-    a read of the whole target array: under ``jax.jit`` on CPU the test made the loss 1.8x
-    optax's ``hinge_loss`` (which takes its labels as given) at 10^7 elements."""
+    a read of the whole target array (optax's ``hinge_loss`` takes its labels as given)."""
 
     def loss_with(binary: bool) -> Any:
         def branch(x: Any, t: Any) -> Any:
@@ -140,6 +130,7 @@ _HINGE_LABELS = ("auto", "signed", "binary")
 @register(
     _FAMILY,
     class_name="SoftMarginLoss",
+    delegates=True,
     torch="torch.nn.functional.soft_margin_loss",
     sample="logits_sign",
 )
@@ -188,17 +179,13 @@ def soft_margin_loss(
     0.711112
     """
     name = "soft_margin_loss"
-    given = (input, target)
-    key, plan = _PLANS[name].lookup(given, (reduction,), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction)
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
+    # torch's kernel is arrayloss's own formula in three torch calls
     if (native := native_loss(name, xp)) is not None:
-        used = (input, target)
-        return finish(_PLANS[name].run(key, native, given, used, {"reduction": reduction}), out, xp)
+        return delegate(native, (input, target), {"reduction": reduction}, out=out, xp=xp)
     loss = softplus(input * -target, xp=xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
@@ -282,6 +269,7 @@ def multilabel_soft_margin_loss(
 @register(
     _FAMILY,
     class_name="MultiMarginLoss",
+    delegates=True,
     torch="torch.nn.functional.multi_margin_loss",
     optax="optax.losses.multiclass_hinge_loss (p=1, margin=1, without the 1/C)",
     sample="logits_index",
@@ -348,10 +336,6 @@ def multi_margin_loss(
     0.325
     """
     name = "multi_margin_loss"
-    given = (input, target, weight)
-    key, plan = _PLANS[name].lookup(given, (p, margin, reduction), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
     check_reduction(name, reduction)
     check_option(name, "p", p, not isinstance(p, bool) and p in (1, 2), "1 or 2")
@@ -387,11 +371,10 @@ def multi_margin_loss(
             check_labels_in_range(name, "target", target, num_classes, xp)
 
         opts = {"p": p, "margin": margin, "reduction": reduction}
-        result = _PLANS[name].run(
-            key, native, given, (input, target, weight), opts,
+        return delegate(
+            native, (input, target, weight), opts, out=out, xp=xp,
             recheck=recheck if defer else None, keep=defer,
         )
-        return finish(result, out, xp)
 
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, 1))
@@ -450,6 +433,7 @@ def _check_label_lists(loss: str, target: Any, num_classes: int, xp: Any) -> Non
 @register(
     _FAMILY,
     class_name="MultiLabelMarginLoss",
+    delegates=True,
     torch="torch.nn.functional.multilabel_margin_loss",
     sample="logits_multilabel_index",
 )
@@ -509,10 +493,6 @@ def multilabel_margin_loss(
     0.85
     """
     name = "multilabel_margin_loss"
-    given = (input, target)
-    key, plan = _PLANS[name].lookup(given, (reduction,), xp)
-    if plan is not None:
-        return plan(*given)
     xp = namespace_of(name, input=input, target=target, xp=xp)
     check_reduction(name, reduction)
     check_floating(name, "input", input, xp)
@@ -534,11 +514,10 @@ def multilabel_margin_loss(
         def recheck(input: Any, target: Any) -> None:
             _check_label_lists(name, target, num_classes, xp)
 
-        result = _PLANS[name].run(
-            key, native, given, (input, target), {"reduction": reduction},
+        return delegate(
+            native, (input, target), {"reduction": reduction}, out=out, xp=xp,
             recheck=recheck if defer else None, keep=defer,
         )
-        return finish(result, out, xp)
 
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, num_classes))

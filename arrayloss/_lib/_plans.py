@@ -1,31 +1,49 @@
-"""Per-signature plans: a delegated loss call's checks, done once per signature.
+"""Delegation to a backend's whole-loss kernel, and per-signature plans of those calls.
 
-A loss's argument checks (namespace and devices, dtypes, shapes, option values, floating
-promotion, the choice of a whole-loss native kernel) depend only on the call's
-*signature*: the arrays' types, dtypes, shapes and devices and the option values, never on
-the values in the arrays. When they end in a plain kernel call (a ``native_loss`` kernel
-on the caller's own arrays: nothing cast, no axis moved, no array value read; a bad class
-label is left to the kernel, which raises on CPU: ``native_checks_labels``), the loss keeps
-that call as the signature's *plan*. The next call with the same signature builds its key
-(a few attribute reads and one dict look-up, about half a microsecond on torch) and runs
-the plan, so a delegated arrayloss call costs about a microsecond more than calling the
-kernel itself instead of six (the checks): for ``nll_loss`` on (8192, 1280)
-log-probabilities, a gather of 8192 values that takes torch 25 us, those six microseconds
-were a 1.4x slowdown (``benchmarks/results/results.md``).
+A loss registered with ``@register(..., delegates=True)`` may end its checks by handing the
+whole loss to a backend kernel: its body returns ``delegate(kernel, arrays, options, ...)``
+instead of a result, and the wrapper that :func:`planned` puts around the body runs the
+kernel (:class:`NativeCall`) and casts the result back to the caller's dtype. The body holds
+its checks and its formula; this module holds every piece of the hand-off.
 
-Plans exist only where whole-loss kernels do (eager torch tensors): no other array type,
-nothing under ``torch.compile`` (Dynamo traces the checks once per graph anyway) or inside a
-``torch.func`` transform (some kernels are used only outside them), nothing when the
-caller passes ``xp=``. ``force_generic`` clears them all, and a loss's table is emptied
-when it grows past ``_MAX_PLANS`` signatures (a workload of ever-new shapes).
+A loss's checks (namespace and devices, dtypes, shapes, option values, floating promotion,
+the choice of a kernel) depend only on the call's *signature*: the arrays' types, dtypes,
+shapes and devices and the option values, never on the values in the arrays. When they end
+in a plain kernel call on the caller's own arrays (nothing cast, no axis moved, no array
+value read; a bad class label is left to a kernel that raises on CPU), the wrapper keeps
+that call as the signature's *plan*, and the next call with the same signature builds its
+key (a few attribute reads and one dict look-up) and runs the plan without the checks.
+
+Plans exist only where whole-loss kernels do (eager torch tensors, registered by the
+backend with :func:`enable_plans`): no other array type, nothing under ``torch.compile``
+(Dynamo traces the checks once per graph anyway) or inside a ``torch.func`` transform (some
+kernels are used only outside them), nothing when the caller passes ``xp=``.
+``force_generic`` clears them all, and a loss's table is emptied when it grows past
+``_MAX_PLANS`` signatures (a workload of ever-new shapes). No ContextVar and no
+thread-local: Dynamo cannot trace ``ContextVar.get``, and a table is only read, set and
+cleared, which a dict does atomically, so threads may share the plans.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["NativeCall", "Plans", "clear_plans", "enable_plans"]
+__all__ = [
+    "Delegate",
+    "NativeCall",
+    "Plans",
+    "clear_plans",
+    "delegate",
+    "enable_plans",
+    "planned",
+    "plans_of",
+    "signature",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _MAX_PLANS = 1024
 
@@ -33,6 +51,7 @@ _MAX_PLANS = 1024
 # filled by enable_plans when a backend's whole-loss kernels are loaded.
 _PLANNED: dict[type, Callable[[], bool]] = {}
 _ALL: list[Plans] = []
+_ATTR = "_arrayloss_plans"
 
 
 def enable_plans(array_type: type, eager: Callable[[], bool]) -> None:
@@ -53,9 +72,10 @@ class NativeCall:
     arrayloss's ``ValueError`` naming the loss, not the backend's error. ``check`` is a
     check of the arrays' values that the kernel does not make (targets in {-1, 1}): a
     plan runs it before the kernel on every call (the loss's own checks made it on the
-    call that kept the plan)."""
+    call that kept the plan). ``pick`` (plans only) selects the kernel's arrays from the
+    call's ``(*arrays, *option values, None)``; None: the call's positional arrays."""
 
-    __slots__ = ("check", "kernel", "options", "recheck")
+    __slots__ = ("check", "kernel", "options", "pick", "recheck")
 
     def __init__(
         self,
@@ -68,6 +88,7 @@ class NativeCall:
         self.options = options
         self.recheck = recheck
         self.check = check
+        self.pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
 
     def __call__(self, *arrays: Any) -> Any:
         if self.check is not None:
@@ -83,8 +104,107 @@ class NativeCall:
         raise error
 
 
+class Delegate:
+    """``delegate(kernel, arrays, options, ...)``: what a delegating loss body returns to
+    hand the whole loss to ``kernel(*arrays, **options)``.
+
+    ``out``/``xp``: the caller's result dtype and namespace (the result is cast to ``out``
+    when it differs). ``recheck``/``check``: see :class:`NativeCall`. ``keep``: the checks
+    read no array value other than ``check``'s (which a plan repeats), so the call may
+    become the signature's plan; it does only when each of ``arrays`` is one of the call's
+    own arrays (or None) and each of the call's arrays is among them.
+    """
+
+    __slots__ = ("arrays", "check", "keep", "kernel", "options", "out", "recheck", "xp")
+
+    def __init__(
+        self,
+        kernel: Callable[..., Any],
+        arrays: tuple[Any, ...],
+        options: dict[str, Any],
+        *,
+        out: Any = None,
+        xp: Any = None,
+        recheck: Callable[..., None] | None = None,
+        check: Callable[..., None] | None = None,
+        keep: bool = True,
+    ) -> None:
+        self.kernel = kernel
+        self.arrays = arrays
+        self.options = options
+        self.out = out
+        self.xp = xp
+        self.recheck = recheck
+        self.check = check
+        self.keep = keep
+
+
+# a loss body reads ``return delegate(kernel, arrays, options, out=out, xp=xp)``
+delegate = Delegate
+
+
+def signature(arrays: tuple[Any, ...], options: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The plan key of a call, or None where plans do not apply.
+
+    An array (a positional one, or an option of the first array's type) stands for its
+    type, dtype, shape and device; any other option for its value and its type
+    (``1 == 1.0 == True``, but only the int is a valid label). An option's name is part of
+    the key, in the call's order, so the key also fixes where each array comes from.
+    """
+    if not arrays or options.get("xp") is not None:
+        return None
+    kind = type(arrays[0])
+    eager = _PLANNED.get(kind)
+    if eager is None or not eager():
+        return None
+    parts: list[Any] = []
+    try:
+        for a in arrays:
+            if a is None:
+                parts.append(None)
+            else:
+                parts += (type(a), a.dtype, a.shape, a.device)
+        for name, v in options.items():
+            if isinstance(v, kind):
+                parts += (name, type(v), v.dtype, v.shape, v.device)
+            else:
+                parts += (name, v, type(v))
+    except AttributeError:  # a positional argument that is not an array
+        return None
+    return tuple(parts)
+
+
+def _picker(
+    used: tuple[Any, ...], arrays: tuple[Any, ...], options: dict[str, Any]
+) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | bool | None:
+    """How a plan finds ``used`` among a call's ``(*arrays, *option values, None)``: None
+    for the positional arrays as they are, False where it cannot (a cast or moved array; an
+    array passed twice, so that its place is ambiguous; a given array the kernel does not
+    take, whose value the checks may have read)."""
+    given = (*arrays, *options.values())
+    kind = type(arrays[0])
+    idx = []
+    for u in used:
+        if u is None:
+            idx.append(len(given))  # the trailing None
+            continue
+        hits = [j for j, g in enumerate(given) if g is u]
+        if len(hits) != 1:
+            return False
+        idx.append(hits[0])
+    for j, g in enumerate(given):
+        is_array = g is not None and (j < len(arrays) or isinstance(g, kind))
+        if is_array and j not in idx:
+            return False
+    if idx == list(range(len(arrays))):
+        return None
+    if len(idx) == 1:
+        return lambda values: (values[idx[0]],)
+    return operator.itemgetter(*idx)
+
+
 class Plans:
-    """The plans of one loss: signature -> :class:`NativeCall`."""
+    """The plans of one delegating loss: signature -> :class:`NativeCall`."""
 
     __slots__ = ("table",)
 
@@ -92,51 +212,55 @@ class Plans:
         self.table: dict[Any, NativeCall] = {}
         _ALL.append(self)
 
-    def lookup(
-        self, arrays: tuple[Any, ...], options: tuple[Any, ...], xp: Any
-    ) -> tuple[Any, NativeCall | None]:
-        """``(key, plan)`` of a call: ``plan`` None when this signature has none yet,
-        ``key`` None where plans do not apply (:meth:`run` then keeps none)."""
-        if xp is not None:
-            return None, None
-        eager = _PLANNED.get(type(arrays[0]))
-        if eager is None or not eager():
-            return None, None
-        # the options' types too: 1 == 1.0 == True, but only the int is a valid label
-        parts = [options, *map(type, options)]
-        try:
-            for a in arrays:
-                if a is None:
-                    parts.append(None)
-                else:
-                    parts += (type(a), a.dtype, a.shape, a.device)
-            key = tuple(parts)
-            return key, self.table.get(key)
-        except (AttributeError, TypeError):  # a non-array argument, an unhashable option
-            return None, None
-
     def run(
-        self,
-        key: Any,
-        kernel: Callable[..., Any],
-        given: tuple[Any, ...],
-        used: tuple[Any, ...],
-        options: dict[str, Any],
-        *,
-        recheck: Callable[..., None] | None = None,
-        check: Callable[..., None] | None = None,
-        keep: bool = True,
+        self, key: Any, job: Delegate, arrays: tuple[Any, ...], options: dict[str, Any]
     ) -> Any:
-        """Run the whole loss as ``kernel(*used, **options)`` and, with ``keep`` (the
-        checks read no array value, other than ``check``'s, which the plan repeats), keep
-        the call as the plan of ``key`` when it ran on the caller's own arrays: each of
-        ``used`` is the object of ``given`` (the call's arrays), so reusing the plan skips
-        no cast and no moved axis."""
-        call = NativeCall(kernel, options, recheck)
-        result = call(*used)  # the loss made ``check`` already
-        if keep and key is not None and all(u is g for u, g in zip(used, given, strict=True)):
-            if len(self.table) >= _MAX_PLANS:
-                self.table.clear()
-            call.check = check
-            self.table[key] = call
+        """Run ``job`` and, where it may (see :func:`delegate`), keep it as ``key``'s plan."""
+        call = NativeCall(job.kernel, job.options, job.recheck)
+        result = call(*job.arrays)  # the loss made ``check`` already
+        if key is not None and job.keep:
+            pick = _picker(job.arrays, arrays, options)
+            if pick is not False:
+                call.check = job.check
+                call.pick = pick  # type: ignore[assignment]
+                if len(self.table) >= _MAX_PLANS:
+                    self.table.clear()
+                self.table[key] = call  # one atomic store of a finished plan
+        out = job.out
+        if out is None or result.dtype == out:
+            return result
+        return job.xp.astype(result, out)
+
+
+def planned(body: F) -> F:
+    """``body`` wrapped: a call runs its signature's plan if it has one, else the body, and
+    runs the :class:`Delegate` the body may return. Signature, docstring and name stay
+    (``functools.wraps``)."""
+    plans = Plans()
+    table = plans.table
+
+    @functools.wraps(body)
+    def loss(*arrays: Any, **options: Any) -> Any:
+        key = signature(arrays, options)
+        if key is not None:
+            try:
+                plan = table.get(key)
+            except TypeError:  # an unhashable option
+                key = plan = None
+            if plan is not None:
+                if plan.pick is None:
+                    return plan(*arrays)
+                return plan(*plan.pick((*arrays, *options.values(), None)))
+        result = body(*arrays, **options)
+        if type(result) is Delegate:
+            return plans.run(key, result, arrays, options)
         return result
+
+    setattr(loss, _ATTR, plans)
+    return loss  # type: ignore[return-value]
+
+
+def plans_of(loss: Callable[..., Any]) -> Plans:
+    """The plan table of a loss registered with ``delegates=True``."""
+    plans: Plans = getattr(loss, _ATTR)
+    return plans

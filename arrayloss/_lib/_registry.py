@@ -2,7 +2,9 @@
 
 The record drives the generated class wrappers (``arrayloss.nn``), the main job
 (``python -m arrayloss``), the README/docs tables and the tests' completeness check. The
-decorator returns the function unchanged: registration costs nothing per call.
+decorator returns the function unchanged (registration costs nothing per call), except for
+a loss that ``delegates``: it gets the one wrapper that runs per-signature plans and the
+whole-loss kernels its body hands over (``_plans.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from ._plans import planned
 
 __all__ = ["REGISTRY", "LossSpec", "register"]
 
@@ -56,8 +60,10 @@ def register(
     monai: str | None = None,
     torchvision: str | None = None,
     sample: str | None = None,
+    delegates: bool = False,
 ) -> Callable[[F], F]:
-    """Record a public loss. ``torch=``/``optax=``/... name the peer functions it matches."""
+    """Record a public loss. ``torch=``/``optax=``/... name the peer functions it matches.
+    ``delegates=True``: the body may return ``delegate(kernel, ...)`` (``_plans.py``)."""
 
     def deco(func: F) -> F:
         params = inspect.signature(func).parameters.values()
@@ -73,6 +79,8 @@ def register(
             )
             if v
         }
+        if delegates:
+            func = planned(func)
         name = func.__name__
         REGISTRY[name] = LossSpec(
             name=name,
