@@ -6,7 +6,8 @@ small explicit tables below where it does not line up by itself:
 
 * ``_optax_table``: optax losses whose argument order/reduction needs an adapter;
 * ``keras_peer``: Keras 3 loss classes (called ``loss(y_true, y_pred)``, mean over the batch);
-* ``NUMPY``: a NumPy/SciPy formula for the NumPy backend.
+* ``NUMPY``: a NumPy formula for the NumPy backend; the same formulas with CuPy as the array
+  module (:func:`formulas`) are the CuPy backend's peer.
 
 Every peer computes the loss with arrayloss's defaults (``reduction="mean"``) on the sample
 of the kind the loss declares at registration (:func:`arrayloss._check.make_sample`, the one
@@ -34,59 +35,60 @@ def have(module: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# NumPy / SciPy formulas (reduction="mean", arrayloss's argument order)
+# NumPy formulas (reduction="mean", arrayloss's argument order), written against an array
+# module ``m`` so that the same formulas are the CuPy peer on a GPU
 # ---------------------------------------------------------------------------------------------
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    m = np.max(x, axis=axis, keepdims=True)
-    return np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+def formulas(m: Any) -> dict[str, Callable[..., Any]]:
+    """Each loss's formula with the array module ``m`` (``numpy`` or ``cupy``)."""
+
+    def logsumexp(x: Any, axis: int) -> Any:
+        mx = m.max(x, axis=axis, keepdims=True)
+        return m.log(m.sum(m.exp(x - mx), axis=axis, keepdims=True)) + mx
+
+    def cross_entropy(x: Any, t: Any) -> Any:
+        picked = m.take_along_axis(x, t[:, None], axis=1)
+        return m.mean(logsumexp(x, 1) - picked)
+
+    def huber(x: Any, t: Any, delta: float = 1.0) -> Any:
+        d = m.abs(x - t)
+        return m.mean(m.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)))
+
+    def smooth_l1(x: Any, t: Any, beta: float = 1.0) -> Any:
+        d = m.abs(x - t)
+        return m.mean(m.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta))
+
+    def kl_div(x: Any, t: Any) -> Any:
+        # torch.nn.functional.kl_div(input=log q, target=p), "mean": mean of p (log p - x)
+        safe = m.where(t > 0, t, 1.0)
+        return m.mean(m.where(t > 0, t * m.log(safe), 0.0) - t * x)
+
+    def bce(p: Any, t: Any) -> Any:
+        return -m.mean(t * m.maximum(m.log(p), -100) + (1 - t) * m.maximum(m.log1p(-p), -100))
+
+    return {
+        "mse_loss": lambda x, t: m.mean((x - t) ** 2),
+        "l1_loss": lambda x, t: m.mean(m.abs(x - t)),
+        "huber_loss": huber,
+        "smooth_l1_loss": smooth_l1,
+        "rmse_loss": lambda x, t: m.sqrt(m.mean((x - t) ** 2)),
+        "log_cosh_loss": lambda x, t: m.mean(
+            m.abs(x - t) + m.log1p(m.exp(-2 * m.abs(x - t))) - m.log(2.0)
+        ),
+        "poisson_nll_loss": lambda x, t: m.mean(m.exp(x) - t * x),
+        "cross_entropy": cross_entropy,
+        "nll_loss": lambda x, t: -m.mean(m.take_along_axis(x, t[:, None], axis=1)),
+        "binary_cross_entropy": bce,
+        "binary_cross_entropy_with_logits": lambda x, t: m.mean(m.logaddexp(0, x) - t * x),
+        "kl_div": kl_div,
+        "soft_margin_loss": lambda x, t: m.mean(m.logaddexp(0, -t * x)),
+        "hinge_loss": lambda x, t: m.mean(m.maximum(0, 1 - t * x)),
+        "squared_hinge_loss": lambda x, t: m.mean(m.maximum(0, 1 - t * x) ** 2),
+    }
 
 
-def _np_cross_entropy(x: np.ndarray, t: np.ndarray) -> Any:
-    picked = np.take_along_axis(x, t[:, None], axis=1)
-    return np.mean(_logsumexp(x, 1) - picked)
-
-
-def _np_huber(x: np.ndarray, t: np.ndarray, delta: float = 1.0) -> Any:
-    d = np.abs(x - t)
-    return np.mean(np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)))
-
-
-def _np_smooth_l1(x: np.ndarray, t: np.ndarray, beta: float = 1.0) -> Any:
-    d = np.abs(x - t)
-    return np.mean(np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta))
-
-
-def _np_kl_div(x: np.ndarray, t: np.ndarray) -> Any:
-    # torch.nn.functional.kl_div(input=log q, target=p), reduction="mean": mean of p (log p - x)
-    safe = np.where(t > 0, t, 1.0)
-    return np.mean(np.where(t > 0, t * np.log(safe), 0.0) - t * x)
-
-
-def _np_bce(p: np.ndarray, t: np.ndarray) -> Any:
-    return -np.mean(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100))
-
-
-NUMPY: dict[str, Callable[..., Any]] = {
-    "mse_loss": lambda x, t: np.mean((x - t) ** 2),
-    "l1_loss": lambda x, t: np.mean(np.abs(x - t)),
-    "huber_loss": _np_huber,
-    "smooth_l1_loss": _np_smooth_l1,
-    "rmse_loss": lambda x, t: np.sqrt(np.mean((x - t) ** 2)),
-    "log_cosh_loss": lambda x, t: np.mean(
-        np.abs(x - t) + np.log1p(np.exp(-2 * np.abs(x - t))) - np.log(2.0)
-    ),
-    "poisson_nll_loss": lambda x, t: np.mean(np.exp(x) - t * x),
-    "cross_entropy": _np_cross_entropy,
-    "nll_loss": lambda x, t: -np.mean(np.take_along_axis(x, t[:, None], axis=1)),
-    "binary_cross_entropy": _np_bce,
-    "binary_cross_entropy_with_logits": lambda x, t: np.mean(np.logaddexp(0, x) - t * x),
-    "kl_div": _np_kl_div,
-    "soft_margin_loss": lambda x, t: np.mean(np.logaddexp(0, -t * x)),
-    "hinge_loss": lambda x, t: np.mean(np.maximum(0, 1 - t * x)),
-    "squared_hinge_loss": lambda x, t: np.mean(np.maximum(0, 1 - t * x) ** 2),
-}
+NUMPY: dict[str, Callable[..., Any]] = formulas(np)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,12 +162,17 @@ def peers_for(spec: LossSpec, backend: str, *, compile: bool, keras: bool) -> di
     """``{peer label: callable(*arrays)}`` for one loss on one backend.
 
     Labels say how the peer runs: ``torch.F`` (eager), ``torch.F+compile``, ``optax+jit``,
-    ``optax`` (eager), ``keras``, ``numpy``. ``run.py`` pairs each with the matching arrayloss
-    variant (compiled with compiled, jitted with jitted, eager with eager).
+    ``optax`` (eager), ``keras``, ``numpy``, ``cupy`` (the NumPy formula run by CuPy).
+    ``run.py`` pairs each with the matching arrayloss variant (compiled with compiled, jitted
+    with jitted, eager with eager).
     """
     out: dict[str, Any] = {}
     if backend == "numpy" and spec.name in NUMPY:
         out["numpy"] = NUMPY[spec.name]
+    if backend == "cupy" and spec.name in NUMPY and have("cupy"):
+        import cupy
+
+        out["cupy"] = formulas(cupy)[spec.name]
     if backend in ("torch", "torch_cuda"):
         f = _check.peer_from_registry(spec, "torch")
         if f is not None:

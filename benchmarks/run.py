@@ -9,7 +9,12 @@ and forward+backward, and reported as ratios arrayloss / peer:
   (vs arrayloss under ``torch.compile``), Keras 3 on its torch backend (vs arrayloss eager);
 * JAX: optax under ``jax.jit`` (vs arrayloss under ``jax.jit``) and eager, Keras 3 on its
   JAX backend under ``jax.jit`` (a second process: Keras picks one backend per process);
-* NumPy: a NumPy/SciPy formula.
+* NumPy: a NumPy formula;
+* CuPy (GPU): the same formula run with CuPy as the array module (``peers.formulas``).
+
+On a GPU (``scripts/gpu_check.py`` runs it there), ``--backends torch_cuda,jax,cupy`` with
+``JAX_PLATFORMS=cuda`` times torch CUDA against ``torch.nn.functional``, JAX on the GPU
+against optax and CuPy against the CuPy formula; CPU runs are unchanged.
 
 A bandwidth yardstick (a plain sum over the same input bytes) is timed in the same run, so a
 large-size time reads as a fraction of what the memory system allows (``bw``: yardstick
@@ -20,7 +25,7 @@ Writes ``results.md`` (tables + the machine), ``results.json`` and ``ratios.png`
 
     python benchmarks/run.py [--quick] [--losses a,b] [--backends numpy,torch,jax]
                              [--sizes tiny,medium,large] [--no-compile] [--no-keras]
-                             [--modes fwd,fwd+bwd,value+grad]
+                             [--modes fwd,fwd+bwd,value+grad] [--repeat 7] [--min-time 0.02]
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ TARGETS = (
 # arrayloss variant each peer is compared with.
 PAIRING = {
     "numpy": "arrayloss",
+    "cupy": "arrayloss",
     "torch.F": "arrayloss",
     "torch.F+compile": "arrayloss+compile",
     "keras(torch)": "arrayloss",
@@ -86,12 +92,12 @@ PAIRING = {
 SAME_FORMULA: dict[tuple[str, str], dict[str, Any]] = {
     **{
         (peer, loss): {"labels": "signed"}
-        for peer in ("optax", "optax+jit", "numpy")
+        for peer in ("optax", "optax+jit", "numpy", "cupy")
         for loss in ("hinge_loss", "squared_hinge_loss")
     },
     **{
         (peer, loss): {"ignore_index": None}
-        for peer in ("optax", "optax+jit", "numpy")
+        for peer in ("optax", "optax+jit", "numpy", "cupy")
         for loss in ("cross_entropy", "nll_loss")
     },
 }
@@ -200,6 +206,8 @@ def _value(fn_result: Any) -> float:
 def _to_numpy(x: Any) -> Any:
     if type(x).__module__.startswith("torch"):
         return x.detach().cpu().double().numpy()
+    if type(x).__module__.startswith("cupy"):
+        return x.get().astype(np.float64)
     return np.asarray(x, dtype=np.float64)
 
 
@@ -304,9 +312,11 @@ def machine() -> dict[str, Any]:
     }
     with contextlib.suppress(OSError):
         info["loadavg"] = os.getloadavg()
-    for mod in ("torch", "jax", "optax", "keras", "scipy"):
+    for mod in ("torch", "jax", "optax", "keras", "scipy", "cupy"):
         if mod in sys.modules:
             info[mod] = getattr(sys.modules[mod], "__version__", "?")
+    if "jax" in sys.modules and sys.modules["jax"].default_backend() != "cpu":
+        info["jax_platform"] = sys.modules["jax"].default_backend()  # the GPU run's JAX rows
     try:
         import torch
 
@@ -472,8 +482,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--backends",
         default="numpy,torch,jax",
-        help="among numpy, torch, jax, "
-        "torch_cuda (JAX on GPU: install jax[cuda] and set JAX_PLATFORMS=cuda)",
+        help="among numpy, torch, jax, torch_cuda, cupy "
+        "(JAX on GPU: install jax[cuda] and set JAX_PLATFORMS=cuda)",
     )
     p.add_argument(
         "--sizes",
@@ -497,6 +507,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keras-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--out", default=str(ROOT / "results"))
+    p.add_argument(
+        "--repeat", type=int, help="interleaved rounds per group (default 7; 3 with --quick)"
+    )
+    p.add_argument(
+        "--min-time",
+        type=float,
+        help="seconds each timed sample lasts at least (default 0.02; 0.002 with --quick)",
+    )
     opts = p.parse_args(argv)
     table = QUICK_SIZES if opts.quick else SIZES
     if opts.sizes:
@@ -506,9 +524,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         opts.sizes = table
     if opts.compile is None:
         opts.compile = not opts.quick
-    opts.repeat = 3 if opts.quick else 7
-    opts.min_time = 0.002 if opts.quick else 0.02
+    if opts.repeat is None:
+        opts.repeat = 3 if opts.quick else 7
+    if opts.min_time is None:
+        opts.min_time = 0.002 if opts.quick else 0.02
     return opts
+
+
+def _cupy_gpu() -> bool:
+    try:
+        import cupy
+
+        return bool(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # no driver or no device: CuPy raises its own runtime errors
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -520,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             print("skipping torch_cuda: no GPU", file=sys.stderr)
             backends.remove("torch_cuda")
+    if "cupy" in backends and not _cupy_gpu():
+        print("skipping cupy: no GPU", file=sys.stderr)
+        backends.remove("cupy")
     if "jax" in backends:
         import jax
 
@@ -537,8 +569,8 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             for size, nc in opts.sizes.items():
                 for mode in opts.modes.split(","):
-                    if backend == "numpy" and mode != "fwd":
-                        continue
+                    if backend in ("numpy", "cupy") and mode != "fwd":
+                        continue  # no autodiff: the formula peers are forward only
                     if mode == "value+grad" and backend != "jax":
                         continue  # torch's fwd+bwd rows already compute the value
                     try:
