@@ -540,9 +540,9 @@ def _cupy_gpu() -> bool:
         return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    opts = parse(argv)
-    backends = [b for b in opts.backends.split(",") if peers_mod.have(b.split("_cuda")[0])]
+def available(requested: str) -> list[str]:
+    """The requested backends that are installed and, for the GPU ones, have a GPU."""
+    backends = [b for b in requested.split(",") if peers_mod.have(b.split("_cuda")[0])]
     if "torch_cuda" in backends:
         import torch
 
@@ -552,6 +552,12 @@ def main(argv: list[str] | None = None) -> int:
     if "cupy" in backends and not _cupy_gpu():
         print("skipping cupy: no GPU", file=sys.stderr)
         backends.remove("cupy")
+    return backends
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse(argv)
+    backends = available(opts.backends)
     if "jax" in backends:
         import jax
 

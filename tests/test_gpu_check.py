@@ -417,5 +417,7 @@ def test_bench_command_parses_as_benchmarks_run_expects(tmp_path: Path) -> None:
     assert (opts.repeat, opts.min_time, opts.compile, opts.keras) == (3, 0.005, False, False)
     assert (run.parse([]).repeat, run.parse([]).min_time) == (7, 0.02)  # CPU runs unchanged
     assert (run.parse(["--quick"]).repeat, run.parse(["--quick"]).min_time) == (3, 0.002)
+    got = run.available("numpy,cupy,torch_cuda")  # the GPU backends only with a GPU
+    assert got[0] == "numpy" and ("cupy" in got) == run._cupy_gpu()
     assert run.PAIRING["cupy"] == "arrayloss"
     assert run.variant_of("cupy", "hinge_loss") == run.variant_of("numpy", "hinge_loss")
