@@ -10,6 +10,14 @@ pulls a multi-GB CUDA build): override with ``ARRAYLOSS_TORCH_SPEC``, e.g.
 ``ARRAYLOSS_NOX_ENVDIR`` moves the virtualenvs out of the clone (CI keeps them between runs;
 they hold only third-party packages, arrayloss is re-installed editable every time, so reuse
 is safe). Extra pytest arguments go after ``--``: ``nox -s tests-torch -- -k cross_entropy``.
+
+The default run keeps every loss x backend x code path, but compiles (``jax.jit``,
+``torch.compile``) only each loss's representative samples, traces a rotating subset of the
+losses and runs small hypothesis budgets; ``nox -- --exhaustive`` (or
+``ARRAYLOSS_EXHAUSTIVE=1 nox``; one backend: ``nox -s tests-jax -- --exhaustive``) runs every
+sample under every compiler, every loss traced and the full budgets. JAX's compiled programs
+are cached in ``~/.cache/arrayloss/jax-cache`` (``ARRAYLOSS_JAX_CACHE`` moves it; ``0`` turns
+it off), outside the clone, so a machine's second run compiles little.
 """
 
 from __future__ import annotations

@@ -3,13 +3,15 @@ reference (values and gradients), and asserting results."""
 
 from __future__ import annotations
 
+import re
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests._backends import Backend
+from tests._backends import BACKENDS, Backend
 from tests.loss_info import LossInfo, SampleInput
 
 
@@ -141,6 +143,39 @@ def assert_result(out: Any, backend: Backend, dtype: str, like: Any, expected: n
 
 
 def skip_if(info: LossInfo, *keys: str) -> None:
-    for k in keys:
-        if k in info.skips:
-            pytest.skip(info.skips[k])
+    """Skip when one of the loss's skip directives names one of ``keys`` (test names or
+    tags; a backend name among them is the backend). The conftest already applies every
+    directive to the tests it names; this serves tests that run under a tag."""
+    backend = next((k for k in keys if k in BACKENDS), None)
+    d = info.directive(set(keys), backend)
+    if d is not None and d.kind == "skip":
+        pytest.skip(f"{info.name}: {d.reason}")
+
+
+def exhaustive(config: pytest.Config) -> bool:
+    """Whether this run sweeps everything (``--exhaustive`` / ``ARRAYLOSS_EXHAUSTIVE=1``)."""
+    return bool(config.getoption("exhaustive"))
+
+
+def compiled_samples(info: LossInfo, config: pytest.Config, *tag: object,
+                     keep: Callable[[SampleInput], bool] | None = None) -> list[SampleInput]:
+    """The samples a costly sweep (a compiler, a per-op autodiff) runs: the representative
+    ones, every code path once, or every expanded sample with ``--exhaustive``."""
+    rng = rng_for(info.name, *tag)
+    if exhaustive(config):
+        return [s for s in info.expanded_samples(rng) if keep is None or keep(s)]
+    return info.representative_samples(rng, keep)
+
+
+def assert_unsupported(info: LossInfo, capability: str, call: Callable[[], Any],
+                       error: type[Exception] = Exception, match: str | None = None) -> None:
+    """A capability flag whose value is False is still needed: ``call`` fails, with the
+    documented ``error`` and message where there is one."""
+    try:
+        call()
+    except error as e:
+        if match is not None:
+            assert re.search(match, str(e)), f"{info.name}: unsupported {capability}: {e}"
+        return
+    pytest.fail(f"{info.name}: supports_{capability} says no, but it works now: update the "
+                "flag in tests/loss_info")

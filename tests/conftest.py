@@ -8,11 +8,20 @@
   forces the generic array-API kernels) for backends that have native overrides.
 * A backend-independent test that needs one library (JAX for ``jax.jit``) is marked
   ``@pytest.mark.needs("jax")`` and runs in the sessions selecting that backend.
-* ``--slow`` enables the exhaustive sweeps marked ``slow``.
+* The default run compiles a representative subset (every code path at least once, see
+  ``LossInfo.representative_samples``); ``--exhaustive`` (or ``ARRAYLOSS_EXHAUSTIVE=1``;
+  ``--slow`` is the old name) runs every sample under every compiler, every loss in the
+  traced suites, the full hypothesis budgets and the sweeps marked ``slow``.
+* A loss's ``DecorateInfo`` directives (typed skips and strict xfails) are applied to the
+  tests it parametrizes at collection, by test name, backend and dtype.
+* JAX keeps its compiled programs in a persistent cache outside the clone,
+  ``~/.cache/arrayloss/jax-cache`` (``ARRAYLOSS_JAX_CACHE``; empty or ``0`` turns it off), so a
+  second run on the same machine skips most XLA compiles.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -22,10 +31,35 @@ import pytest
 
 from tests._backends import BACKENDS, selected_backends
 
+
+def _jax_cache_settings() -> dict[str, object]:
+    """JAX's persistent compilation cache, outside the clone: every program is cached (the
+    tests' programs are small and quick to compile, below JAX's default thresholds), the
+    cache is bounded (LRU, where filelock is installed to guard it)."""
+    path = os.environ.get("ARRAYLOSS_JAX_CACHE", "~/.cache/arrayloss/jax-cache")
+    if path in ("", "0"):
+        return {}
+    settings: dict[str, object] = {
+        "jax_compilation_cache_dir": os.path.expanduser(path),
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+        "jax_persistent_cache_min_entry_size_bytes": -1,
+    }
+    if importlib.util.find_spec("filelock") is not None:
+        settings["jax_compilation_cache_max_size"] = 2 * 2**30
+    return settings
+
+
+_JAX_CACHE = _jax_cache_settings()
+# Subprocesses (tests/_sharding_worker.py) read the same settings from the environment.
+for _name, _value in _JAX_CACHE.items():
+    os.environ.setdefault(_name.upper(), str(_value))
+
 try:  # float64 in JAX tests, as every other backend has it.
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    for _name, _value in _JAX_CACHE.items():  # an environment setting wins, as in JAX
+        jax.config.update(_name, type(_value)(os.environ[_name.upper()]))
 except ImportError:  # pragma: no cover
     pass
 
@@ -37,7 +71,12 @@ collect_ignore = ["_sharding_worker.py"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--backends", default=None, help="comma-separated backends (default: all)")
-    parser.addoption("--slow", action="store_true", help="run exhaustive sweeps")
+    parser.addoption(
+        "--exhaustive", "--slow", action="store_true", dest="exhaustive",
+        default=os.environ.get("ARRAYLOSS_EXHAUSTIVE", "") not in ("", "0"),
+        help="every sample under every compiler, every loss traced, full hypothesis budgets "
+        "and the sweeps marked slow (default: ARRAYLOSS_EXHAUSTIVE)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,12 +114,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-    if config.getoption("--slow"):
+    for item in items:
+        _apply_directives(item)
+    if config.getoption("exhaustive"):
         return
-    skip = pytest.mark.skip(reason="exhaustive sweep: run with --slow")
+    skip = pytest.mark.skip(reason="exhaustive sweep: run with --exhaustive")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _apply_directives(item: pytest.Item) -> None:
+    """The DecorateInfo of the loss this item runs, as a skip or strict xfail mark."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    info = params.get("info")
+    if not hasattr(info, "directive"):  # not a registry-driven test
+        return
+    backend = params.get("backend")
+    name = getattr(item, "originalname", item.name)
+    d = info.directive(name, getattr(backend, "name", None), params.get("dtype"))
+    if d is not None:
+        mark = pytest.mark.skip if d.kind == "skip" else pytest.mark.xfail(strict=True)
+        item.add_marker(mark(reason=f"{info.name}: {d.reason}"))
 
 
 def _installed(name: str) -> bool:

@@ -12,8 +12,11 @@ import pytest
 
 import arrayloss
 from arrayloss.testing import force_generic
+from tests._backends import BACKENDS, FLOAT_DTYPES
 from tests._harness import (
     assert_result,
+    assert_unsupported,
+    compiled_samples,
     convert,
     cotangent,
     differentiable_positions,
@@ -22,17 +25,55 @@ from tests._harness import (
     reference_value,
     rng_for,
     rounded,
-    skip_if,
 )
-from tests.loss_info import LOSSES, ErrorInput, SampleInput
+from tests.loss_info import CAPABILITIES, LOSSES, DecorateInfo, ErrorInput, SampleInput
+from tests.loss_info._core import sample_features
 
 IDS = [info.name for info in LOSSES]
+
+
+def _test_names() -> set[str]:
+    import ast
+    import pathlib
+
+    return {node.name for f in pathlib.Path(__file__).parent.glob("test_*.py")
+            for node in ast.walk(ast.parse(f.read_text()))
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def test_registry_directives_and_capabilities_are_well_formed():
+    """Every DecorateInfo says why and names real tests, backends and dtypes (a typo would
+    silently skip nothing); every capability is a bool or names real backends."""
+    names = _test_names()
+    for info in LOSSES:
+        for d in info.decorators:
+            assert d.kind in ("skip", "xfail") and d.reason, (info.name, d)
+            assert d.tests is None or set(d.tests) <= names, (info.name, d.tests)
+            assert d.backends is None or set(d.backends) <= set(BACKENDS), (info.name, d)
+            assert d.dtypes is None or set(d.dtypes) <= set(FLOAT_DTYPES), (info.name, d)
+        for cap in CAPABILITIES:
+            value = getattr(info, f"supports_{cap}")
+            assert isinstance(value, bool) or set(value) <= set(BACKENDS), (info.name, cap)
+    d = DecorateInfo("skip", "why", tests=("test_a",), backends=("jax",))
+    assert d.applies("test_a", "jax") and d.applies({"test_a", "tag"}, "jax", "float32")
+    assert not d.applies("test_b", "jax") and not d.applies("test_a", "torch")
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_representative_samples_reach_every_code_path(info):
+    """The compiled tests' default subset shows every reduction, option, flag value and
+    shape signature that the full sample set shows."""
+    rng = lambda: rng_for(info.name, "jit")
+    every = info.expanded_samples(rng())
+    chosen = info.representative_samples(rng())
+    assert chosen and len(chosen) <= len(every)
+    assert set().union(*map(sample_features, chosen)) == set().union(
+        *map(sample_features, every))
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
 def test_value_matches_reference(info, backend, dtype, path):
     """Value, result type, device, dtype and shape, on the native and the generic path."""
-    skip_if(info, backend.name, f"value-{backend.name}")
     rtol, atol = info.tol(dtype)
     for sample in info.expanded_samples(rng_for(info.name, "value")):
         args, kwargs = convert(sample, backend, dtype)
@@ -45,20 +86,21 @@ def test_value_matches_reference(info, backend, dtype, path):
 
 @pytest.mark.backends("torch,jax,torch_cuda")
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_gradient_matches_reference(info, backend, dtype, path):
-    """Gradient by the backend's autodiff vs torch autograd of the reference."""
-    if dtype in ("float16", "bfloat16"):
-        dtype_tol = info.grad_tol(dtype)
-    else:
-        dtype_tol = info.grad_tol(dtype)
-    skip_if(info, f"grad-{backend.name}")
+def test_gradient_matches_reference(info, backend, dtype, path, request):
+    """Gradient by the backend's autodiff vs torch autograd of the reference: every sample in
+    float64, the representative samples (every code path) in the other dtypes
+    (``--exhaustive``: every sample in every dtype)."""
+    dtype_tol = info.grad_tol(dtype)
     if not info.ref_grad:
         pytest.skip(f"{info.name}: reference ({info.provenance}) is not differentiable by torch")
     checked = 0
-    for sample in info.expanded_samples(rng_for(info.name, "grad")):
+    keep = lambda s: s.grad and bool(differentiable_positions(info, s))
+    if dtype == "float64":
+        samples = [s for s in info.expanded_samples(rng_for(info.name, "grad")) if keep(s)]
+    else:
+        samples = compiled_samples(info, request.config, "grad", keep=keep)
+    for sample in samples:
         pos = differentiable_positions(info, sample)
-        if not sample.grad or not pos:
-            continue
         args, kwargs = convert(sample, backend, dtype)
         r = rounded(sample, backend, dtype)
         expected = reference_grads(info, r)
@@ -82,7 +124,6 @@ def test_torch_gradcheck(info, backend):
     """torch.autograd.gradcheck in float64 (finite differences vs autograd)."""
     import torch
 
-    skip_if(info, "gradcheck")
     checked = 0
     for sample in info.expanded_samples(rng_for(info.name, "gradcheck"))[:4]:
         pos = differentiable_positions(info, sample)
@@ -104,16 +145,13 @@ def test_torch_gradcheck(info, backend):
 
 @pytest.mark.backends("jax")
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_jax_jit_and_vmap(info, backend, dtype):
+def test_jax_jit_and_vmap(info, backend, dtype, request):
     """Under jax.jit the value equals the reference; jax.vmap over a stacked batch of samples
-    equals the reference of each."""
-    import jax
-    import jax.numpy as jnp
-
+    equals the reference of each (the representative samples; ``--exhaustive``: all)."""
     if dtype not in ("float32", "float64"):
         pytest.skip("jit/vmap are checked in float32/float64; low precision is covered eagerly")
     rtol, atol = info.tol(dtype)
-    for sample in info.expanded_samples(rng_for(info.name, "jit")):
+    for sample in compiled_samples(info, request.config, "jit"):
         args, kwargs = convert(sample, backend, dtype)
         arr_pos = [i for i, a in enumerate(sample.args) if isinstance(a, np.ndarray)]
 
@@ -125,26 +163,43 @@ def test_jax_jit_and_vmap(info, backend, dtype):
 
         arrays = [args[i] for i in arr_pos]
         expected = reference_value(info, rounded(sample, backend, dtype))
-        out = jax.jit(call)(*arrays)
-        assert_result(out, backend, dtype, arrays[0], expected, (rtol, atol),
-                      f"jit {info.name} {sample!r}")
+        _check_jit(info, backend, dtype, sample, call, arrays, expected, (rtol, atol))
+        _check_vmap(info, backend, dtype, sample, call, arr_pos, (rtol, atol))
 
-        # vmap: three variants of the sample (float arrays scaled), stacked on a new axis.
-        scales = (1.0, 0.5, 1.5)
-        variants = [
-            SampleInput(
-                tuple(a * s if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-                      and i in info.float_args else a for i, a in enumerate(sample.args)),
-                sample.kwargs, sample.desc)
-            for s in scales
-        ]
-        conv = [convert(v, backend, dtype)[0] for v in variants]
-        stacked = [jnp.stack([c[i] for c in conv]) for i in arr_pos]
-        got = jax.vmap(call)(*stacked)
-        for k, v in enumerate(variants):
-            exp_k = reference_value(info, rounded(v, backend, dtype))
-            assert_result(got[k], backend, dtype, stacked[0][k], exp_k, (rtol, atol),
-                          f"vmap {info.name} {v!r} #{k}")
+
+def _check_jit(info, backend, dtype, sample, call, arrays, expected, tol):
+    import jax
+
+    if not info.supports("jit", backend.name):
+        assert_unsupported(info, "jit", lambda: jax.jit(call)(*arrays))
+        return
+    out = jax.jit(call)(*arrays)
+    assert_result(out, backend, dtype, arrays[0], expected, tol, f"jit {info.name} {sample!r}")
+
+
+def _check_vmap(info, backend, dtype, sample, call, arr_pos, tol):
+    """Three variants of the sample (float arrays scaled), stacked on a new axis."""
+    import jax
+    import jax.numpy as jnp
+
+    scales = (1.0, 0.5, 1.5)
+    variants = [
+        SampleInput(
+            tuple(a * s if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                  and i in info.float_args else a for i, a in enumerate(sample.args)),
+            sample.kwargs, sample.desc)
+        for s in scales
+    ]
+    conv = [convert(v, backend, dtype)[0] for v in variants]
+    stacked = [jnp.stack([c[i] for c in conv]) for i in arr_pos]
+    if not info.supports("vmap", backend.name):
+        assert_unsupported(info, "vmap", lambda: jax.vmap(call)(*stacked))
+        return
+    got = jax.vmap(call)(*stacked)
+    for k, v in enumerate(variants):
+        exp_k = reference_value(info, rounded(v, backend, dtype))
+        assert_result(got[k], backend, dtype, stacked[0][k], exp_k, tol,
+                      f"vmap {info.name} {v!r} #{k}")
 
 
 @pytest.mark.backends("torch")
@@ -155,7 +210,6 @@ def test_torch_compile_fullgraph(info, backend):
     eager, value and gradient."""
     import torch
 
-    skip_if(info, "torch.compile")
     sample = next(s for s in info.expanded_samples(rng_for(info.name, "compile"))
                   if s.kwargs.get("reduction", "mean") == "mean")
     args, kwargs = convert(sample, backend, "float32")
@@ -166,6 +220,9 @@ def test_torch_compile_fullgraph(info, backend):
     eager_args = [a.detach().requires_grad_(True) if i in pos else a for i, a in enumerate(args)]
     comp_args = [a.detach().requires_grad_(True) if i in pos else a for i, a in enumerate(args)]
     eager = info.func(*eager_args, **kwargs)
+    if not info.supports("compile", backend.name):
+        assert_unsupported(info, "compile", lambda: compiled(*comp_args))
+        return
     comp = compiled(*comp_args)
     torch.testing.assert_close(comp, eager, rtol=1e-5, atol=1e-6)
     if pos and sample.grad:
@@ -309,20 +366,20 @@ def _backend_hvp(info, backend, args, kwargs, pos, cot, vs):
     return [backend.to_numpy(h) for h in hv]
 
 
-# Losses whose hand-written gradients (the chunked kernels) are first order only: where one is
-# used, differentiating twice must raise, naming the loss, never drop the second derivative.
-FIRST_ORDER_ONLY = {"linear_cross_entropy": ("torch",)}
+FIRST_ORDER_ONLY = "the second derivative is not implemented"
 
 
 @pytest.mark.backends("torch,jax")
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
 def test_second_order_matches_reference(info, backend):
     """Hessian-vector products (float64, the default path) against torch's double backward
-    of the reference, for the first two kinds of differentiable sample."""
-    skip_if(info, f"grad-{backend.name}")
+    of the reference, for the first two kinds of differentiable sample. Where a loss's
+    gradient is first order only on a backend (``supports_gradgrad``, e.g. a hand-written
+    chunked gradient), differentiating twice raises, naming the loss, never a silently
+    dropped second derivative; some sample must still be refused there."""
     if not info.ref_grad:
         pytest.skip(f"{info.name}: reference ({info.provenance}) is not differentiable by torch")
-    checked = 0
+    supported, checked, refused = info.supports("gradgrad", backend.name), 0, 0
     rng = rng_for(info.name, "hvp")
     firsts = {}  # the first two kinds of sample (a reference's double backward is not
     for s in info.expanded_samples(rng):  # accurate at the extremes: cosh(166) squared)
@@ -341,9 +398,9 @@ def test_second_order_matches_reference(info, backend):
         try:
             got = _backend_hvp(info, backend, args, kwargs, pos, cot, vs)
         except RuntimeError as e:
-            if backend.name not in FIRST_ORDER_ONLY.get(info.name, ()):
+            if supported or not str(e).startswith(f"{info.name}: {FIRST_ORDER_ONLY}"):
                 raise
-            assert str(e).startswith(f"{info.name}: the second derivative is not implemented")
+            refused += 1
             checked += 1
             continue
         for i, g, e in zip(pos, got, expected):
@@ -351,5 +408,8 @@ def test_second_order_matches_reference(info, backend):
                 g, e, rtol=1e-6, atol=1e-8 * (1 + float(np.max(np.abs(e), initial=0.0))),
                 err_msg=f"HVP of {info.name} / arg{i}, {sample!r} on {backend}")
         checked += 1
+    if not supported:  # the flag is still needed: some sample is refused
+        assert refused, (f"{info.name}: supports_gradgrad excludes {backend}, but every "
+                         "sample's second derivative works: update the flag in tests/loss_info")
     if not checked:
         pytest.skip(f"{info.name}: the reference has no second derivative")

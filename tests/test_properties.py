@@ -19,7 +19,7 @@ Properties:
 * the mean (and the unreduced losses, permuted) is invariant under a permutation of the
   batch, wherever the reference is.
 
-Budgets: ``max_examples`` 10 per (loss, backend) by default, 100 with ``--slow``;
+Budgets: ``max_examples`` 10 per (loss, backend) by default, 100 with ``--exhaustive``;
 ``deadline=None``, ``derandomize=True`` (CI reproducible), no example database.
 """
 
@@ -39,12 +39,12 @@ from arrayloss.testing import force_generic
 from tests._harness import (
     convert,
     differentiable_positions,
+    exhaustive,
     loss_grads,
     reference_grads,
     reference_value,
     rng_for,
     rounded,
-    skip_if,
 )
 from tests.loss_info import LOSSES, LossInfo, SampleInput
 
@@ -69,7 +69,7 @@ def _case_log():
 
 def _run(request, strategy, body) -> None:
     """Run ``body`` on ``strategy`` under this suite's hypothesis budget."""
-    slow = request.config.getoption("--slow")
+    slow = exhaustive(request.config)
 
     @settings(max_examples=SLOW_EXAMPLES if slow else FAST_EXAMPLES, deadline=None,
               derandomize=True, database=None, print_blob=False,
@@ -211,7 +211,6 @@ def assert_finite(info, backend, sample, dtype, generic, check_grad, what):
 def test_extreme_samples_finite(info, backend):
     """Every declared extreme sample: finite value, and finite gradients (torch, jax), on the
     native and the generic path, in float32 and float64."""
-    skip_if(info, backend.name, "properties")
     extremes = pool(info, "extreme")
     if not extremes:
         pytest.skip(f"{info.name} declares no extreme_samples")
@@ -227,7 +226,6 @@ def test_extreme_samples_finite(info, backend):
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
 def test_finite_where_math_is_finite(info, backend, request):
     """Perturbed samples: finite value (and gradient) wherever the float64 reference is."""
-    skip_if(info, backend.name, "properties")
     samples = pool(info)
     dtypes = prop_dtypes(backend)
     strategy = st.tuples(st.integers(0, len(samples) - 1), st.floats(-4, 4),
@@ -262,7 +260,6 @@ def _ratio(a: float, b: float) -> float | None:
 def test_reductions_are_consistent(info, backend, request):
     """sum == mean * D (D from the reference), sum == sum(none) where the reference has it,
     the ``none`` shape equals the reference's; the weighted analogues."""
-    skip_if(info, backend.name, "properties")
     if not {"mean", "sum", "none"} <= set(info.reductions):
         pytest.skip(f"{info.name} does not take mean/sum/none reductions")
     base = [s for s in pool(info) if s.kwargs.get("reduction") == "mean"]
@@ -321,7 +318,6 @@ def test_reductions_are_consistent(info, backend, request):
 def test_mean_invariant_under_batch_permutation(info, backend, request):
     """Permuting the batch leaves the mean unchanged and permutes the unreduced losses,
     wherever the reference behaves so (the batch axes are inferred, see LossInfo)."""
-    skip_if(info, backend.name, "properties")
     base = [s for s in pool(info)
             if s.kwargs.get("reduction", "mean") == "mean"
             and isinstance(s.args[0], np.ndarray) and s.args[0].ndim >= 1

@@ -16,7 +16,7 @@ Extends ``tests/test_losses.py``, which already runs every loss under ``jax.jit`
 The traced suites run on a representative subset of the losses, rotated by a seed:
 ``--trace-seed`` is not a pytest option here, so the environment variable
 ``ARRAYLOSS_TRACE_SEED`` (default 0; CI may pass its run number) picks ``SUBSET`` losses
-per run, and ``--slow`` runs them all. The Dask laziness test always covers every loss.
+per run, and ``--exhaustive`` runs them all. The Dask laziness test always covers every loss.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ import numpy as np
 import pytest
 
 from tests._harness import (
+    assert_unsupported,
     convert,
+    cotangent,
     differentiable_positions,
+    exhaustive,
     reference_grads,
     reference_value,
     rng_for,
     rounded,
-    skip_if,
 )
 from tests.loss_info import LOSSES, LossInfo, SampleInput
 
@@ -56,11 +58,12 @@ def rotated_subset(seed: int, k: int = SUBSET) -> set[str]:
 
 
 def in_subset(request, info: LossInfo) -> None:
-    if request.config.getoption("--slow"):
+    if exhaustive(request.config):
         return
     seed = trace_seed()
     if info.name not in rotated_subset(seed):
-        pytest.skip(f"not in this run's rotated subset (ARRAYLOSS_TRACE_SEED={seed}; --slow: all)")
+        pytest.skip(f"not in this run's rotated subset (ARRAYLOSS_TRACE_SEED={seed}; "
+                    "--exhaustive: all)")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,21 +74,6 @@ def _case_log():
     if path:
         with open(path, "a") as f:
             f.writelines(f"tracing {k} {v}\n" for k, v in sorted(CASES.items()))
-
-
-# Bugs this suite found in code it does not own (xfail(strict=True): a fix flips them).
-# Fixed: under jax.jit with the labels closed over (concrete), the labels-in-range checks ran
-# on staged comparisons (TracerBoolConversionError); is_concrete now also asks whether a JAX
-# trace is active.
-# Fixed: linear_cross_entropy under torch.compile(fullgraph=True) (its autograd.Function
-# class was defined inside the trace; now one module-level class in _lib/_torch_function.py).
-KNOWN_BUGS: dict[tuple[str, str], str] = {}
-
-
-def known_bug(request, info: LossInfo, test: str) -> None:
-    reason = KNOWN_BUGS.get((test, info.name))
-    if reason:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def _grad_samples(info: LossInfo, tag: str) -> list[SampleInput]:
@@ -116,8 +104,6 @@ def test_jax_jit_grad_and_vmap_grad(info, backend, request):
     import jax.numpy as jnp
 
     in_subset(request, info)
-    known_bug(request, info, "jax-grad")
-    skip_if(info, "grad-jax")
     if not info.ref_grad:
         pytest.skip(f"{info.name}: reference is not differentiable by torch")
     dtype = "float64"
@@ -132,8 +118,6 @@ def test_jax_jit_grad_and_vmap_grad(info, backend, request):
         expected = reference_grads(info, r)
         out_shape = reference_value(info, r).shape
         # The reference's VJP uses the harness cotangent; sum() needs a scalar.
-        from tests._harness import cotangent
-
         cot = jnp.asarray(cotangent(out_shape))
 
         def scalar(*diff, args=args, kwargs=kwargs, pos=pos, cot=cot):
@@ -143,6 +127,10 @@ def test_jax_jit_grad_and_vmap_grad(info, backend, request):
             return jnp.sum(info.func(*full, **kwargs) * cot)
 
         argnums = tuple(range(len(pos)))
+        if not info.supports("jit", backend.name):
+            assert_unsupported(info, "jit", lambda: jax.jit(jax.grad(scalar, argnums=argnums))(
+                *[args[i] for i in pos]))
+            continue
         got = jax.jit(jax.grad(scalar, argnums=argnums))(*[args[i] for i in pos])
         for i, g, e in zip(pos, got, expected):
             np.testing.assert_allclose(
@@ -157,6 +145,10 @@ def test_jax_jit_grad_and_vmap_grad(info, backend, request):
         # vmap over variants of the differentiable arrays (scaled), the rest shared.
         scales = (1.0, 0.5, 1.5)
         stacked = [jnp.stack([args[i] * s for s in scales]) for i in pos]
+        if not info.supports("vmap", backend.name):
+            assert_unsupported(info, "vmap",
+                               lambda: jax.vmap(jax.grad(scalar, argnums=argnums))(*stacked))
+            continue
         vgot = jax.vmap(jax.grad(scalar, argnums=argnums))(*stacked)
         for k, s in enumerate(scales):
             eager = jax.grad(scalar, argnums=argnums)(*[args[i] * s for i in pos])
@@ -202,8 +194,6 @@ def test_torch_compile_every_reduction_dynamic(info, backend, request):
     import torch
 
     in_subset(request, info)
-    known_bug(request, info, "compile")
-    skip_if(info, "torch.compile")
     samples = info.expanded_samples(rng_for(info.name, "trace-compile"))
     by_red: dict[object, SampleInput] = {}
     for s in samples:
@@ -228,6 +218,9 @@ def test_torch_compile_every_reduction_dynamic(info, backend, request):
             ea = [a.detach().requires_grad_(True) if i in pos else a for i, a in enumerate(args)]
             ca = [a.detach().requires_grad_(True) if i in pos else a for i, a in enumerate(args)]
             eager = info.func(*ea, **kwargs0)
+            if not info.supports("compile", backend.name):
+                assert_unsupported(info, "compile", lambda: compiled(*ca))
+                return
             comp = compiled(*ca)
             what = f"compile {info.name} reduction={red} {v!r}"
             torch.testing.assert_close(comp, eager, rtol=1e-5, atol=1e-6, msg=what)
@@ -287,7 +280,6 @@ def test_dask_is_lazy_until_compute(info, backend):
     reference (every sample, every reduction, and the extreme samples)."""
     import dask.array as da
 
-    skip_if(info, "dask")
     rng = rng_for(info.name, "trace-dask")
     extremes = LossInfo(
         info.name, info.func, info.extreme_samples, info.ref, "", reductions=info.reductions

@@ -1,7 +1,8 @@
 """The loss registry for tests (in the spirit of PyTorch's OpInfo).
 
 One :class:`LossInfo` per public loss: its sample-input generator, its *independent*
-reference, tolerances per dtype and error inputs (types in ``_core.py``). A family adds its
+reference, tolerances per dtype, error inputs, capability flags and typed skips
+(``DecorateInfo``; types in ``_core.py``). A family adds its
 entries in ``tests/loss_info/<family>.py`` as a list ``LOSSES`` and is listed in
 ``_FAMILIES`` below; nothing else in the test machinery changes.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 import importlib
 
 from ._core import (
+    CAPABILITIES,
     DEFAULT_TOLS,
     REDUCTIONS,
+    DecorateInfo,
     ErrorInput,
     LossInfo,
     SampleInput,
@@ -23,9 +26,11 @@ from ._core import (
 
 __all__ = [
     "BY_NAME",
+    "CAPABILITIES",
     "DEFAULT_TOLS",
     "LOSSES",
     "REDUCTIONS",
+    "DecorateInfo",
     "ErrorInput",
     "LossInfo",
     "SampleInput",

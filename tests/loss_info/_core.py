@@ -10,6 +10,13 @@ code under test), tolerances per dtype, and its error inputs. The generic tests 
 A family adds its entries in ``tests/loss_info/<family>.py`` as a list ``LOSSES`` and is
 listed in ``_FAMILIES`` below; nothing else in the test machinery changes.
 
+What a loss cannot do is declared, never hidden in a test: capability flags
+(``supports_jit``, ``supports_vmap``, ``supports_compile``, ``supports_gradgrad``; True,
+False, or the backends that have it), whose False value the generic tests assert (the
+unsupported call fails as documented, so a flag that is no longer needed shows), and
+:class:`DecorateInfo` directives (skip or strict xfail one test, backend, dtype, with the
+reason), as in PyTorch's OpInfo.
+
 References take **float64 torch tensors** (integer arrays arrive as int64 tensors) and return
 a torch tensor, so the reference gradient is torch autograd of the reference. A reference
 backed by a non-torch peer (optax, MONAI...) converts inside and sets ``ref_grad=False`` if
@@ -20,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -69,6 +76,36 @@ class ErrorInput:
     data_dependent: bool = False
 
 
+@dataclass(frozen=True)
+class DecorateInfo:
+    """A typed test directive for one loss (PyTorch OpInfo's ``DecorateInfo``): ``skip`` the
+    tests named in ``tests`` (test function names; None: every test) on ``backends`` and
+    ``dtypes`` (None: any), or expect them to fail (``xfail``, strict: a fix shows as a
+    failure to remove the directive). ``reason`` says why, in a line."""
+
+    kind: Literal["skip", "xfail"]
+    reason: str
+    tests: tuple[str, ...] | None = None
+    backends: tuple[str, ...] | None = None
+    dtypes: tuple[str, ...] | None = None
+
+    def applies(self, test: str | set[str], backend: str | None = None,
+                dtype: str | None = None) -> bool:
+        """Whether it covers ``test`` (a name, or a test's name and tags) on this backend
+        and dtype; an unrestricted field matches anything, an unknown backend/dtype none."""
+        names = {test} if isinstance(test, str) else test
+        return (
+            (self.tests is None or bool(names & set(self.tests)))
+            and (self.backends is None or backend in self.backends)
+            and (self.dtypes is None or dtype in self.dtypes)
+        )
+
+
+# Capability flags of LossInfo: True (every backend), False (none), or the backends that have it.
+Capability = bool | tuple[str, ...]
+CAPABILITIES = ("jit", "vmap", "compile", "gradgrad")
+
+
 @dataclass
 class LossInfo:
     name: str
@@ -85,7 +122,15 @@ class LossInfo:
     reductions: tuple[str, ...] = REDUCTIONS
     # Positional arguments that must be floating (the rest may be index arrays).
     float_args: tuple[int, ...] = (0,)
-    skips: dict[str, str] = field(default_factory=dict)  # test name or backend -> reason
+    # Typed skips and expected failures (see DecorateInfo), in place of string-keyed skips.
+    decorators: tuple[DecorateInfo, ...] = ()
+    # Capabilities (see Capability). False makes the generic test assert the documented
+    # failure instead of the result: jax.jit, vmap (jax.vmap, torch.func.vmap),
+    # torch.compile(fullgraph=True), and second derivatives.
+    supports_jit: Capability = True
+    supports_vmap: Capability = True
+    supports_compile: Capability = True
+    supports_gradgrad: Capability = True
     # -- Optional, for the reliability suites (tests/test_properties.py, test_accuracy.py,
     # test_error_catalogue.py, test_tracing.py); the defaults need no code from a family.
     # Samples at the edges of the domain where the math is still finite (logits ±1e4,
@@ -108,6 +153,16 @@ class LossInfo:
     # or TypeError naming the option, on top of the catalogue's generic option checks.
     invalid_options: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
+    def supports(self, capability: str, backend: str) -> bool:
+        """Whether the loss has ``capability`` (one of CAPABILITIES) on ``backend``."""
+        value: Capability = getattr(self, f"supports_{capability}")
+        return value if isinstance(value, bool) else backend in value
+
+    def directive(self, test: str | set[str], backend: str | None = None,
+                  dtype: str | None = None) -> DecorateInfo | None:
+        """The first of ``decorators`` that applies to this test, backend and dtype."""
+        return next((d for d in self.decorators if d.applies(test, backend, dtype)), None)
+
     def tol(self, dtype: str) -> tuple[float, float]:
         return self.tols.get(dtype, DEFAULT_TOLS[dtype])
 
@@ -127,6 +182,37 @@ class LossInfo:
                 for r in self.reductions:
                     out.append(SampleInput(s.args, {**s.kwargs, "reduction": r}, s.desc, s.grad))
         return out
+
+    def representative_samples(
+        self, rng: np.random.Generator, keep: Callable[[SampleInput], bool] | None = None
+    ) -> list[SampleInput]:
+        """The expanded samples (those ``keep`` accepts) that, in order, first show a
+        reduction, an option, an option's flag or mode (a bool, str or None value), or a
+        shape signature (the arguments' ranks): every code path the samples reach, at least
+        once. The costly sweeps run these by default; ``--exhaustive`` runs every sample."""
+        seen: set[tuple[Any, ...]] = set()
+        out = []
+        for s in self.expanded_samples(rng):
+            if keep is not None and not keep(s):
+                continue
+            features = sample_features(s)
+            if not features <= seen:
+                seen |= features
+                out.append(s)
+        return out
+
+
+def sample_features(sample: SampleInput) -> set[tuple[Any, ...]]:
+    """What distinguishes a sample's code path: its reduction, its option names, the value
+    of each flag or mode option, and the rank (or Python type) of each positional argument."""
+    ranks = tuple(a.ndim if isinstance(a, np.ndarray) else type(a).__name__ for a in sample.args)
+    features: set[tuple[Any, ...]] = {("reduction", sample.kwargs.get("reduction")),
+                                      ("ranks", ranks)}
+    for k, v in sample.kwargs.items():
+        features.add(("option", k))
+        if v is None or isinstance(v, (bool, str)):
+            features.add(("value", k, v))
+    return features
 
 
 # ------------------------------------------------------------------------------------------

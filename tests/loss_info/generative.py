@@ -14,7 +14,7 @@ from scipy import stats
 
 import arrayloss as al
 
-from ._core import ErrorInput, LossInfo, SampleInput, randn, ref_reduce, uniform
+from ._core import DecorateInfo, ErrorInput, LossInfo, SampleInput, randn, ref_reduce, uniform
 
 
 def _ref_critic(real, fake, *, reduction):
@@ -162,7 +162,10 @@ LOSSES = [
         float_args=(0, 1),
         errors=_critic_errors,
         batch_axes=(None, None),
-        skips={"test_mismatched_shapes": "real and fake batches may differ in size (mean/sum)"},
+        decorators=(
+            DecorateInfo("skip", "real and fake batches may differ in size (mean/sum)",
+                         tests=("test_mismatched_shapes",)),
+        ),
     ),
     LossInfo(
         "wasserstein_generator_loss",
@@ -170,10 +173,11 @@ LOSSES = [
         _generator_samples,
         _ref_generator,
         "Arjovsky et al. 2017: -mean(D(fake)), float64 torch",
-        skips={
-            "test_jax_batch_sharded_jit": "the gradient is the constant -1/N, which XLA "
-            "returns replicated (a valid layout; the value is checked elsewhere)"
-        },
+        decorators=(
+            DecorateInfo("skip", "the gradient is the constant -1/N, which XLA returns "
+                         "replicated (a valid layout; the value is checked elsewhere)",
+                         tests=("test_jax_batch_sharded_jit",), backends=("jax",)),
+        ),
     ),
     LossInfo(
         "gradient_penalty",
@@ -197,10 +201,13 @@ LOSSES = [
         reductions=(),
         errors=_distance_errors,
         batch_axes=(None, None),
-        skips={
-            "test_mismatched_shapes": "the two samples may differ in size",
-            "torch.func": "torch.searchsorted warns (a performance UserWarning, an error "
-            "under this suite's filterwarnings) on vmapped, non-contiguous values",
-        },
+        decorators=(
+            DecorateInfo("skip", "the two samples may differ in size",
+                         tests=("test_mismatched_shapes",)),
+            DecorateInfo("skip", "torch.searchsorted warns (a performance UserWarning, an "
+                         "error under this suite's filterwarnings) on vmapped, non-contiguous "
+                         "values", tests=("test_torch_func_grad", "test_torch_func_vmap"),
+                         backends=("torch", "torch_cuda")),
+        ),
     ),
 ]

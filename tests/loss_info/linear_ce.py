@@ -225,5 +225,7 @@ LOSSES = [
         extreme_samples=_extreme,
         scale_args=(0,),
         invalid_options={"label_smoothing": (-0.1, 1.5), "chunk_size": (0, -2)},
+        # torch's chunked autograd.Function is first order only (it raises, naming the loss).
+        supports_gradgrad=("jax",),
     ),
 ]
