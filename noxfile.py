@@ -39,7 +39,8 @@ BACKEND_DEPS = {
     "dask": ["dask[array,distributed]"],
     "cupy": ["cupy-cuda12x"],
 }
-PYTEST_BACKEND = {"strict": "array_api_strict", "cupy": "cupy,torch_cuda"}
+# strict also runs every test on array-api-strict's second device (a CUDA stand-in).
+PYTEST_BACKEND = {"strict": "array_api_strict,strict_device1", "cupy": "cupy,torch_cuda"}
 
 nox.options.envdir = os.environ.get("ARRAYLOSS_NOX_ENVDIR", ".nox")
 nox.options.reuse_existing_virtualenvs = True

@@ -20,6 +20,7 @@ import math
 import operator
 from typing import Any
 
+from ._lib import _create as create
 from ._lib import (
     check_floating,
     check_index_target,
@@ -380,7 +381,7 @@ def multi_margin_loss(
     t = xp.reshape(target, (n, 1))
     # A boolean mask of the true class selects its score (and weight): elementwise ops and
     # a sum, any integer dtype, every backend (a gather would need int64 indices on torch).
-    is_true = t == xp.reshape(xp.arange(num_classes, dtype=t.dtype), (1, num_classes))
+    is_true = t == xp.reshape(create.arange(num_classes, t, xp=xp, dtype=t.dtype), (1, num_classes))
     zero = xp.zeros_like(x)
     x_true = xp.sum(xp.where(is_true, x, zero), axis=1, keepdims=True)  # (N, 1)
     h = _positive_part(margin - x_true + x, xp)

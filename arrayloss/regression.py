@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._lib import _create as create
 from ._lib import (
     check_option,
     check_real_scalar,
@@ -560,7 +561,7 @@ def gaussian_nll_loss(
         name, xp, input=input, target=target, var=var if hasattr(var, "shape") else None
     )
     if var_arr is None:
-        var_arr = xp.full(input.shape, float(var), dtype=input.dtype)
+        var_arr = create.full(input.shape, float(var), input, xp=xp)
     else:
         var_arr = _gaussian_var_shape(name, var_arr, input, xp)
         # min < 0, not any(var < 0): one reduction and no mask array; a NaN passes
@@ -692,7 +693,7 @@ def mape_loss(
     eps = check_real_scalar(name, "eps", eps)
     check_option(name, "eps", eps, eps > 0, "positive")
     xp, out, input, target, weight = _prepare(name, input, target, weight, reduction, xp)
-    floor = xp.asarray(eps, dtype=input.dtype)
+    floor = create.constant(eps, input, xp=xp)
 
     def relative_error(x: Any, y: Any) -> Any:
         return xp.abs(y - x) / xp.maximum(xp.abs(y), floor)

@@ -91,6 +91,14 @@ def _strict_asarray(a: np.ndarray, dtype: str | None) -> Any:
     return xp.asarray(a.astype(dtype) if dtype else a)
 
 
+def _strict_device1_asarray(a: np.ndarray, dtype: str | None) -> Any:
+    # array-api-strict's second device refuses to combine with the default one, as CUDA
+    # refuses the CPU: an array a loss makes without device= shows up as an error here.
+    import array_api_strict as xp
+
+    return xp.asarray(a.astype(dtype) if dtype else a, device=xp.Device("device1"))
+
+
 def _torch_asarray(a: np.ndarray, dtype: str | None, device: str = "cpu") -> Any:
     import torch
 
@@ -128,6 +136,8 @@ BACKENDS: dict[str, Backend] = {
                 _asarray=_np_asarray),
         Backend("array_api_strict", "array_api_strict", ("float64", "float32"),
                 _asarray=_strict_asarray),
+        Backend("strict_device1", "array_api_strict", ("float64", "float32"),
+                _asarray=_strict_device1_asarray),
         Backend("torch", "torch", FLOAT_DTYPES, differentiable=True, has_natives=True,
                 _asarray=_torch_asarray),
         Backend("jax", "jax", FLOAT_DTYPES, differentiable=True, has_natives=True,
