@@ -7,13 +7,13 @@ autodiff. Names, arguments and results follow ``torch.nn.functional``.
 
 from . import nn, testing
 from ._lib._options import get_options, options, set_options
-from ._linear_cross_entropy import linear_cross_entropy
 from .classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     focal_loss,
     kl_div,
+    linear_cross_entropy,
     nll_loss,
     poly1_cross_entropy,
     sigmoid_focal_loss,

@@ -4,7 +4,6 @@ One line per family module (helpers add theirs here).
 """
 
 from . import (
-    _linear_cross_entropy,
     classification,
     embedding,
     generative,
@@ -15,7 +14,6 @@ from . import (
 )
 
 __all__ = [
-    "_linear_cross_entropy",
     "classification",
     "embedding",
     "generative",

@@ -6,8 +6,9 @@ with the class dimension at ``axis=1`` like torch (``axis=-1`` for channels-last
 either class-index targets of any integer dtype, of the input's shape without the class
 dimension, or class probabilities of the input's shape. Sigmoid losses
 (``binary_cross_entropy*``, ``sigmoid_focal_loss``) and ``kl_div`` are elementwise
-(``_binary.py``). Names, arguments, defaults and results are torch's (torchvision's for
-``sigmoid_focal_loss``).
+(``_binary.py``). ``linear_cross_entropy`` is cross entropy of a linear projection, in row
+chunks (``_linear.py``, ``_linear_passes.py``). Names, arguments, defaults and results are
+torch's (torchvision's for ``sigmoid_focal_loss``).
 """
 
 from ._binary import (
@@ -16,6 +17,7 @@ from ._binary import (
     kl_div,
     sigmoid_focal_loss,
 )
+from ._linear import linear_cross_entropy
 from ._softmax import cross_entropy, focal_loss, nll_loss, poly1_cross_entropy
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "cross_entropy",
     "focal_loss",
     "kl_div",
+    "linear_cross_entropy",
     "nll_loss",
     "poly1_cross_entropy",
     "sigmoid_focal_loss",

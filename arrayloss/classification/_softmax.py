@@ -278,10 +278,9 @@ def _hand_over(name: str, c: _Checked, **options: Any) -> Delegate:
     )
 
 
-def _nll_of_picked(
-    picked: Any, c: _Checked, reduction: str, valid: Any, safe: Any
-) -> tuple[Any, Any]:
-    """``-w_t * picked`` (the per-target losses) and ``w_t`` (None: every weight 1)."""
+def _nll_of_picked(picked: Any, valid: Any, safe: Any, c: _Checked) -> tuple[Any, Any]:
+    """``-w_t * picked`` (the per-target losses) and ``w_t`` (None: every weight 1), from
+    ``_pick``'s log-probabilities at the targets, mask and gather-safe targets."""
     w_t = _target_weight(c.weight, safe, valid, picked.dtype, c.xp)
     return (-picked if w_t is None else -w_t * picked), w_t
 
@@ -402,7 +401,7 @@ def cross_entropy(
         return finish(reduce(loss, reduction, xp=xp), c.out, xp)
 
     picked, valid, safe = _pick(logp, target, cax, c.ignore_index, xp, c.all_valid)
-    loss, w_t = _nll_of_picked(picked, c, reduction, valid, safe)
+    loss, w_t = _nll_of_picked(picked, valid, safe, c)
     if ls > 0:
         lw = logp if c.weight is None else logp * _class_view(c.weight, input.ndim, cax, xp)
         smooth = -xp.sum(lw, axis=cax)
@@ -483,7 +482,7 @@ def nll_loss(
     if c.native is not None:
         return _hand_over(name, c, reduction=reduction)
     picked, valid, safe = _pick(c.input, c.target, c.cax, c.ignore_index, c.xp, c.all_valid)
-    loss, w_t = _nll_of_picked(picked, c, reduction, valid, safe)
+    loss, w_t = _nll_of_picked(picked, valid, safe, c)
     return finish(_weighted_mean_reduce(loss, w_t, reduction, c.xp), c.out, c.xp)
 
 
