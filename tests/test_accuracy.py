@@ -133,30 +133,18 @@ def _low_precision(info: LossInfo, backend, dtype: str) -> None:
         pytest.skip(f"{info.name}: no sample with a finite reference in {dtype}")
 
 
-# Found by this suite, not diagnosed yet: (loss, backend or "*") -> reason.
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-}
-
-
-# float16/bfloat16 gaps: (loss, backend, dtype) -> reason.
-LOW_BUGS: dict[tuple[str, str, str], str] = {
-}
+# A gap this suite finds is declared at the loss, as DecorateInfo("xfail", reason,
+# tests=("test_float32_no_worse_than_torch",), backends=..., dtypes=...) in tests/loss_info.
 
 
 @pytest.mark.backends("numpy,torch,jax,array_api_strict")
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_float32_no_worse_than_torch(info, backend, dtype, request):
+def test_float32_no_worse_than_torch(info, backend, dtype):
     skip_if(info, backend.name, "accuracy")
     if dtype == "float64":
         pytest.skip("float64 is the truth")
-    bug = KNOWN_BUGS.get((info.name, backend.name)) or KNOWN_BUGS.get((info.name, "*"))
     if dtype in LOW_EPS:
-        low_bug = LOW_BUGS.get((info.name, backend.name, dtype))
-        if low_bug:
-            request.node.add_marker(pytest.mark.xfail(strict=True, reason=low_bug))
         return _low_precision(info, backend, dtype)
-    if bug:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=bug))
     checked = 0
     for sample in samples(info):
         r = rounded(sample, backend, dtype)

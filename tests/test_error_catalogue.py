@@ -44,16 +44,8 @@ GENERIC_INVALID: dict[str, tuple[Any, ...]] = {
 }
 BAD_REDUCTIONS: tuple[Any, ...] = ("avg", "MEAN", "", 1, None)
 
-# Bugs this suite found in losses it does not own: (test, loss) -> (backends or None for
-# all, reason). Each is an xfail(strict=True), so the fix flips it to a failure to remove.
-KNOWN_BUGS: dict[tuple[str, str], tuple[tuple[str, ...] | None, str]] = {
-}
-
-
-def known_bug(request, info: LossInfo, backend, test: str) -> None:
-    entry = KNOWN_BUGS.get((test, info.name))
-    if entry and (entry[0] is None or backend.name in entry[0]):
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=entry[1]))
+# A bug this suite finds in a loss is declared at the loss, as DecorateInfo("xfail", reason,
+# tests=(...), backends=...) in tests/loss_info: a strict xfail, so the fix shows.
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -242,9 +234,8 @@ def test_mixed_devices(info, backend):
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_non_floating_where_floats_needed(info, backend, request):
+def test_non_floating_where_floats_needed(info, backend):
     """int32, int64 and bool arrays in each floating-only argument: TypeError naming it."""
-    known_bug(request, info, backend, "non-floating")
     skip_if(info, backend.name, "errors")
     sample = base_sample(info)
     names = arg_names(info)
@@ -264,10 +255,9 @@ def test_non_floating_where_floats_needed(info, backend, request):
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_float_labels_where_indices_needed(info, backend, request):
+def test_float_labels_where_indices_needed(info, backend):
     """Class-index arguments given as floats (same values): TypeError or ValueError naming
     the argument (a float target may be read as probabilities, whose shape is then wrong)."""
-    known_bug(request, info, backend, "float-labels")
     skip_if(info, backend.name, "errors")
     sample = base_sample(info)
     names = arg_names(info)
@@ -289,10 +279,9 @@ def test_float_labels_where_indices_needed(info, backend, request):
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_labels_out_of_range(info, backend, request):
+def test_labels_out_of_range(info, backend):
     """One index far above and one far below the valid range: ValueError naming the
     argument, on eager arrays (Dask skips value checks by design: never an early compute)."""
-    known_bug(request, info, backend, "labels")
     skip_if(info, backend.name, "errors")
     if backend.name == "dask":
         pytest.skip("value checks do not run on lazy arrays (docs/design.md)")
@@ -358,10 +347,9 @@ def test_invalid_option_values(info, backend):
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_nan_input_propagates(info, backend, request):
+def test_nan_input_propagates(info, backend):
     """A NaN in the input never raises; the unreduced loss is NaN exactly where the reference
     (torch semantics) is, and the mean/sum are NaN if the reference's are."""
-    known_bug(request, info, backend, "nan")
     skip_if(info, backend.name, "errors")
     sample = base_sample(info)
     x = sample.args[0]
