@@ -103,6 +103,39 @@ def check(info: LossInfo, mesh: Mesh) -> dict[str, Any]:
     return {"loss": info.name, "skipped": "no sample with a batch axis and a gradient"}
 
 
+def second_device(info: LossInfo) -> dict[str, Any]:
+    """The loss's first sample with every array committed to the second CPU device: where
+    the result of an eager call and of a jitted one lives (arrays a loss creates must follow
+    its inputs there), and how far the value is from the same call on the default device."""
+    sample = info.expanded_samples(rng_for(info.name, "second device"))[0]
+    dev = jax.devices()[1]
+
+    def put(v: Any, target: Any) -> Any:
+        return jax.device_put(jnp.asarray(v), target) if isinstance(v, np.ndarray) else v
+
+    def call(target: Any, jit: bool) -> Any:
+        args = [put(a, target) for a in sample.args]
+        kwargs = {k: put(v, target) for k, v in sample.kwargs.items()}
+        arrays = [i for i, a in enumerate(args) if isinstance(a, jax.Array)]
+
+        def f(*arrs: Any) -> Any:
+            full = list(args)
+            for i, a in zip(arrays, arrs):
+                full[i] = a
+            return info.func(*full, **kwargs)
+
+        return (jax.jit(f) if jit else f)(*[args[i] for i in arrays])
+
+    default = call(jax.devices()[0], False)
+    eager, jitted = call(dev, False), call(dev, True)
+    return {
+        "eager_devices": sorted(str(d) for d in eager.devices()),
+        "jit_devices": sorted(str(d) for d in jitted.devices()),
+        "expected": str(dev),
+        "max_diff": float(np.max(np.abs(np.asarray(eager) - np.asarray(default)))),
+    }
+
+
 def main() -> None:
     names = set(sys.argv[1:])
     mesh = Mesh(np.array(jax.devices()), ("batch",))
@@ -111,6 +144,7 @@ def main() -> None:
             continue
         try:
             row = check(info, mesh)
+            row["second_device"] = second_device(info)
         except Exception as exc:
             row = {"loss": info.name, "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(row), flush=True)

@@ -101,6 +101,20 @@ def test_jax_batch_sharded_jit(info, backend, sharding_rows):
 
 
 @pytest.mark.backends("jax")
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_jax_arrays_on_a_second_device_stay_there(info, backend, sharding_rows):
+    """Inputs committed to the second of several CPU devices: the result, eager and jitted,
+    is on that device too (nothing the loss creates pulls it to the default device), and
+    equals the default device's."""
+    row = sharding_rows[info.name]
+    assert "error" not in row, row.get("error")
+    placed = row["second_device"]
+    assert placed["eager_devices"] == [placed["expected"]], placed
+    assert placed["jit_devices"] == [placed["expected"]], placed
+    assert placed["max_diff"] == 0.0, placed
+
+
+@pytest.mark.backends("jax")
 def test_shard_map_data_parallel_example(backend):
     """The shard_map data-parallel training example runs on 8 fake devices and learns."""
     proc = _run_fake_devices([str(ROOT / "examples" / "jax_shard_map.py"), "--steps", "60"],
