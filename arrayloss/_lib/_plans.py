@@ -104,9 +104,10 @@ class NativeCall:
         raise error
 
 
-class Delegate:
+class Delegate(NativeCall):
     """``delegate(kernel, arrays, options, ...)``: what a delegating loss body returns to
-    hand the whole loss to ``kernel(*arrays, **options)``.
+    hand the whole loss to ``kernel(*arrays, **options)``; the wrapper runs it (a
+    :class:`NativeCall` on ``arrays``, whose ``check`` the loss's own checks just made).
 
     ``out``/``xp``: the caller's result dtype and namespace (the result is cast to ``out``
     when it differs). ``recheck``/``check``: see :class:`NativeCall`. ``keep``: the checks
@@ -115,7 +116,7 @@ class Delegate:
     own arrays (or None) and each of the call's arrays is among them.
     """
 
-    __slots__ = ("arrays", "check", "keep", "kernel", "options", "out", "recheck", "xp")
+    __slots__ = ("arrays", "keep", "out", "plan_check", "xp")
 
     def __init__(
         self,
@@ -130,12 +131,14 @@ class Delegate:
         keep: bool = True,
     ) -> None:
         self.kernel = kernel
-        self.arrays = arrays
         self.options = options
+        self.recheck = recheck
+        self.check = None
+        self.pick = None
+        self.arrays = arrays
         self.out = out
         self.xp = xp
-        self.recheck = recheck
-        self.check = check
+        self.plan_check = check
         self.keep = keep
 
 
@@ -215,17 +218,16 @@ class Plans:
     def run(
         self, key: Any, job: Delegate, arrays: tuple[Any, ...], options: dict[str, Any]
     ) -> Any:
-        """Run ``job`` and, where it may (see :func:`delegate`), keep it as ``key``'s plan."""
-        call = NativeCall(job.kernel, job.options, job.recheck)
-        result = call(*job.arrays)  # the loss made ``check`` already
+        """Run ``job`` and, where it may (see :class:`Delegate`), keep it as ``key``'s plan."""
+        result = job(*job.arrays)
         if key is not None and job.keep:
             pick = _picker(job.arrays, arrays, options)
             if pick is not False:
-                call.check = job.check
-                call.pick = pick  # type: ignore[assignment]
+                plan = NativeCall(job.kernel, job.options, job.recheck, job.plan_check)
+                plan.pick = pick  # type: ignore[assignment]
                 if len(self.table) >= _MAX_PLANS:
                     self.table.clear()
-                self.table[key] = call  # one atomic store of a finished plan
+                self.table[key] = plan  # one atomic store of a finished plan
         out = job.out
         if out is None or result.dtype == out:
             return result
