@@ -124,105 +124,111 @@ def forget_gradient(key: Any) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+# The generic kernels the native versions fall back on, handed down by the dispatcher when
+# the table is built (arrayloss/_lib/_dispatch.py): backends never import _lib.
+_GENERIC: dict[str, Callable[..., Any]] = {}
+
+_READ: dict[bool, Any] = {}  # all_signs' answers once read (made eagerly, on first use)
+
+def _answer(flag: bool) -> Any:
+    if (t := _READ.get(flag)) is None:
+        t = _READ[flag] = torch.tensor(flag)
+    return t
+
+def one_hot_(indices: Any, num_classes: int, /, *, dtype: Any, axis: int = -1, xp: Any) -> Any:
+    if axis not in (-1, indices.ndim):
+        return _GENERIC["one_hot"](indices, num_classes, dtype=dtype, axis=axis, xp=xp)
+    return F.one_hot(indices.long(), num_classes).to(dtype)
+
+def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
+    if 0 < x.numel() <= SMALL_RANGE:
+        # a few labels or lengths: one read of the values, one sync on CUDA, not two
+        v = (x if x.ndim == 1 else x.reshape(-1)).tolist()
+        return int(min(v)), int(max(v))
+    lo, hi = torch.aminmax(x)  # one pass instead of min and max
+    return int(lo), int(hi)
+
+def all_signs_(x: Any, /, *, xp: Any) -> Any:
+    # min |x| = max |x| = 1, read block by block (a block's |x| stays in cache); a few
+    # values are read into Python instead. Fewer ops than the boolean masks, whose
+    # temporaries also slow a tiny loss's backward pass.
+    if x.dtype == torch.bool or x.device.type != "cpu" or not eager() or _wrapped(x):
+        return _GENERIC["all_signs"](x, xp=xp)  # on a device: a device boolean, no read
+    n = x.numel()
+    if n <= _SMALL_SIGNS:
+        flat = x if x.ndim == 1 else x.reshape(-1)
+        return _answer(_SIGNS.issuperset(flat.tolist()))
+    if n <= 1 << 18:  # one block: no flattened view, no slice
+        lo, hi = torch.aminmax(x.detach().abs())
+        return _answer(float(lo) == 1 and float(hi) == 1)  # NaN: False
+    flat = x.detach().reshape(-1)
+    for start in range(0, n, 1 << 18):
+        lo, hi = torch.aminmax(flat[start : start + (1 << 18)].abs())
+        if float(lo) != 1 or float(hi) != 1:  # NaN too
+            return _answer(False)
+    return _answer(True)
+
+def floor_straight_through_(x: Any, /, *, floor: float, xp: Any) -> Any:
+    if not eager() or _wrapped(x) or not x.is_floating_point():
+        return _GENERIC["floor_straight_through"](x, floor=floor, xp=xp)
+    y = x.clone()  # its backward saves nothing, so the in-place clamp is safe
+    y.detach().clamp_min_(floor)  # NaN stays NaN
+    return y
+
+def log_cosh_(d: Any, /, *, xp: Any) -> Any:
+    if torch.compiler.is_compiling() or not d.is_floating_point():
+        return _GENERIC["log_cosh"](d, xp=xp)
+    # the block loop (and its per-block aminmax read) is for CPU caches: on a GPU it
+    # would be many launches and a sync per block
+    if d.device.type != "cpu" or _transforms() is not None or _wrapped(d):
+        return autograd.LogCoshTransformed.apply(d)  # type: ignore[no-untyped-call]
+    return autograd.LogCosh.apply(d)  # type: ignore[no-untyped-call]
+
+def squared_log1p_diff_(a: Any, b: Any, /, *, floor: float, xp: Any) -> Any:
+    grad = torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)
+    if (
+        a.numel() >= (autograd.MSLE_MIN_GRAD if grad else autograd.MSLE_MIN_VALUE)
+        and eager()
+        and a.device.type == "cpu"  # a block loop is for caches, not GPU launches
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.is_floating_point()
+        and b.device == a.device
+        and not _wrapped(a)
+        and not _wrapped(b)
+    ):
+        return autograd.SquaredLog1pDiff.apply(a, b, floor)  # type: ignore[no-untyped-call]
+    return _GENERIC["squared_log1p_diff"](a, b, floor=floor, xp=xp)
+
+def huber_elements_(x: Any, y: Any, /, *, delta: float, xp: Any) -> Any:
+    if x.shape == y.shape and x.dtype == y.dtype and x.is_floating_point():
+        return F.huber_loss(x, y, reduction="none", delta=delta)
+    return _GENERIC["huber_elements"](x, y, delta=delta, xp=xp)
+
+def scratch_(shape: tuple[int, ...], dtype: Any, like: Any, /, *, xp: Any) -> Any:
+    if torch.compiler.is_compiling() or _wrapped(like):
+        return None  # the compiler plans buffers; vmap/grad wrappers write elsewhere
+    return torch.empty(shape, dtype=dtype, device=like.device)
+
+def matmul_into_(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: Any) -> Any:
+    if (
+        buf is None
+        or tuple(buf.shape) != (a.shape[0], b.shape[1])
+        or buf.dtype != torch.result_type(a, b)
+        or (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
+        or (add is not None and (add.requires_grad or add.dtype != buf.dtype))
+    ):
+        return _GENERIC["matmul_into"](None, a, b, add=add, xp=xp)
+    if add is None:
+        return torch.matmul(a, b, out=buf)
+    return torch.addmm(add, a, b, out=buf)
+
+
 def primitives(generic: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """The native primitive table; ``generic`` holds the generic kernels a native version
     falls back on for the cases it declines."""
+    _GENERIC.update(generic)
     autograd.GENERIC.update(generic)
-    read: dict[bool, Any] = {}  # all_signs' answers once read (made eagerly, on first use)
-
-    def answer(flag: bool) -> Any:
-        if (t := read.get(flag)) is None:
-            t = read[flag] = torch.tensor(flag)
-        return t
-
-    def one_hot_(indices: Any, num_classes: int, /, *, dtype: Any, axis: int = -1, xp: Any) -> Any:
-        if axis not in (-1, indices.ndim):
-            return generic["one_hot"](indices, num_classes, dtype=dtype, axis=axis, xp=xp)
-        return F.one_hot(indices.long(), num_classes).to(dtype)
-
-    def value_range_(x: Any, /, *, xp: Any) -> tuple[int, int]:
-        if 0 < x.numel() <= SMALL_RANGE:
-            # a few labels or lengths: one read of the values, one sync on CUDA, not two
-            v = (x if x.ndim == 1 else x.reshape(-1)).tolist()
-            return int(min(v)), int(max(v))
-        lo, hi = torch.aminmax(x)  # one pass instead of min and max
-        return int(lo), int(hi)
-
-    def all_signs_(x: Any, /, *, xp: Any) -> Any:
-        # min |x| = max |x| = 1, read block by block (a block's |x| stays in cache); a few
-        # values are read into Python instead. Fewer ops than the boolean masks, whose
-        # temporaries also slow a tiny loss's backward pass.
-        if x.dtype == torch.bool or x.device.type != "cpu" or not eager() or _wrapped(x):
-            return generic["all_signs"](x, xp=xp)  # on a device: a device boolean, no read
-        n = x.numel()
-        if n <= _SMALL_SIGNS:
-            flat = x if x.ndim == 1 else x.reshape(-1)
-            return answer(_SIGNS.issuperset(flat.tolist()))
-        if n <= 1 << 18:  # one block: no flattened view, no slice
-            lo, hi = torch.aminmax(x.detach().abs())
-            return answer(float(lo) == 1 and float(hi) == 1)  # NaN: False
-        flat = x.detach().reshape(-1)
-        for start in range(0, n, 1 << 18):
-            lo, hi = torch.aminmax(flat[start : start + (1 << 18)].abs())
-            if float(lo) != 1 or float(hi) != 1:  # NaN too
-                return answer(False)
-        return answer(True)
-
-    def floor_straight_through_(x: Any, /, *, floor: float, xp: Any) -> Any:
-        if not eager() or _wrapped(x) or not x.is_floating_point():
-            return generic["floor_straight_through"](x, floor=floor, xp=xp)
-        y = x.clone()  # its backward saves nothing, so the in-place clamp is safe
-        y.detach().clamp_min_(floor)  # NaN stays NaN
-        return y
-
-    def log_cosh_(d: Any, /, *, xp: Any) -> Any:
-        if torch.compiler.is_compiling() or not d.is_floating_point():
-            return generic["log_cosh"](d, xp=xp)
-        # the block loop (and its per-block aminmax read) is for CPU caches: on a GPU it
-        # would be many launches and a sync per block
-        if d.device.type != "cpu" or _transforms() is not None or _wrapped(d):
-            return autograd.LogCoshTransformed.apply(d)  # type: ignore[no-untyped-call]
-        return autograd.LogCosh.apply(d)  # type: ignore[no-untyped-call]
-
-    def squared_log1p_diff_(a: Any, b: Any, /, *, floor: float, xp: Any) -> Any:
-        grad = torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)
-        if (
-            a.numel() >= (autograd.MSLE_MIN_GRAD if grad else autograd.MSLE_MIN_VALUE)
-            and eager()
-            and a.device.type == "cpu"  # a block loop is for caches, not GPU launches
-            and a.shape == b.shape
-            and a.dtype == b.dtype
-            and a.is_floating_point()
-            and b.device == a.device
-            and not _wrapped(a)
-            and not _wrapped(b)
-        ):
-            return autograd.SquaredLog1pDiff.apply(a, b, floor)  # type: ignore[no-untyped-call]
-        return generic["squared_log1p_diff"](a, b, floor=floor, xp=xp)
-
-    def huber_elements_(x: Any, y: Any, /, *, delta: float, xp: Any) -> Any:
-        if x.shape == y.shape and x.dtype == y.dtype and x.is_floating_point():
-            return F.huber_loss(x, y, reduction="none", delta=delta)
-        return generic["huber_elements"](x, y, delta=delta, xp=xp)
-
-    def scratch_(shape: tuple[int, ...], dtype: Any, like: Any, /, *, xp: Any) -> Any:
-        if torch.compiler.is_compiling() or _wrapped(like):
-            return None  # the compiler plans buffers; vmap/grad wrappers write elsewhere
-        return torch.empty(shape, dtype=dtype, device=like.device)
-
-    def matmul_into_(buf: Any, a: Any, b: Any, /, *, add: Any = None, xp: Any) -> Any:
-        if (
-            buf is None
-            or tuple(buf.shape) != (a.shape[0], b.shape[1])
-            or buf.dtype != torch.result_type(a, b)
-            or (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
-            or (add is not None and (add.requires_grad or add.dtype != buf.dtype))
-        ):
-            return generic["matmul_into"](None, a, b, add=add, xp=xp)
-        if add is None:
-            return torch.matmul(a, b, out=buf)
-        return torch.addmm(add, a, b, out=buf)
-
     return {
         "logsumexp": lambda x, /, *, axis, keepdims=False, xp: torch.logsumexp(
             x, dim=axis, keepdim=keepdims

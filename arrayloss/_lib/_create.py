@@ -25,8 +25,8 @@ def device_of(like: Any, xp: Any) -> Any:
 
 def constant(value: Any, like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
     """A 0-d array of ``value`` (``like``'s dtype unless ``dtype``) on ``like``'s device."""
-    return xp.asarray(value, dtype=like.dtype if dtype is None else dtype,
-                      device=device_of(like, xp))
+    dtype = like.dtype if dtype is None else dtype
+    return xp.asarray(value, dtype=dtype, device=device_of(like, xp))
 
 
 def arange(n: int, like: Any, /, *, xp: Any, dtype: Any) -> Any:
@@ -36,11 +36,11 @@ def arange(n: int, like: Any, /, *, xp: Any, dtype: Any) -> Any:
 
 def full(shape: tuple[int, ...], value: Any, like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
     """An array of ``shape`` filled with ``value`` on ``like``'s device."""
-    return xp.full(shape, value, dtype=like.dtype if dtype is None else dtype,
-                   device=device_of(like, xp))
+    dtype = like.dtype if dtype is None else dtype
+    return xp.full(shape, value, dtype=dtype, device=device_of(like, xp))
 
 
 def zeros(shape: tuple[int, ...], like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
     """Zeros of ``shape`` on ``like``'s device."""
-    return xp.zeros(shape, dtype=like.dtype if dtype is None else dtype,
-                    device=device_of(like, xp))
+    dtype = like.dtype if dtype is None else dtype
+    return xp.zeros(shape, dtype=dtype, device=device_of(like, xp))

@@ -133,18 +133,39 @@ def ctc_loss(
     ):
         if not isdtype(a.dtype, "integral", xp):
             raise TypeError(f"ctc_loss: `{arg}` must have an integer dtype, got {a.dtype}")
+    if log_probs.ndim not in (2, 3):
+        raise ValueError(
+            "ctc_loss: `log_probs` must be 3-D (T, N, C) or 2-D (T, C) unbatched, got "
+            f"{log_probs.ndim}-D"
+        )
     out, _, (lp,) = promote_floating("ctc_loss", xp, log_probs=log_probs)
-    idt = index_dtype(xp)  # int32 on JAX without x64 (int64 would warn on every call)
     unbatched = lp.ndim == 2
     if unbatched:
         lp = lp[:, None, :]
         targets = targets[None, ...] if targets.ndim == 1 else targets
         input_lengths = _one_length(input_lengths, lp, xp)
         target_lengths = _one_length(target_lengths, lp, xp)
+    T, N, C = _check_shapes(lp, targets, input_lengths, target_lengths, blank)
+    full = _check_values(targets, input_lengths, target_lengths, T, C, blank, xp)
+    if T and N and (native := native_loss("ctc_loss", xp)) is not None:
+        # torch's forward-backward kernels (eager torch), the true derivative w.r.t. lp
+        loss = native(
+            lp, targets, input_lengths, target_lengths, blank=blank,
+            zero_infinity=zero_infinity, reduction=reduction, full=full,
+        )
+        return finish(loss[0] if unbatched and reduction == "none" else loss, out, xp)
+    loss, tl = _generic_ctc(lp, targets, input_lengths, target_lengths, blank, zero_infinity, xp)
+    if unbatched and reduction == "none":
+        loss = loss[0]
+    return finish(length_reduce(loss, tl, reduction, xp=xp), out, xp)
+
+
+def _check_shapes(lp: Any, targets: Any, il: Any, tl: Any, blank: int) -> tuple[int, int, int]:
+    """(T, N, C) of a batched ``lp``, with ctc_loss's shape checks on every argument."""
     T, N, C = lp.shape
     if not 0 <= blank < C:
         raise ValueError(f"ctc_loss: `blank` must be in [0, {C}), got {blank}")
-    for arg, a in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+    for arg, a in (("input_lengths", il), ("target_lengths", tl)):
         if tuple(a.shape) != (N,):
             raise ValueError(
                 f"ctc_loss: `{arg}` must have shape ({N},) (the batch size of `log_probs`), "
@@ -156,14 +177,16 @@ def ctc_loss(
         )
     if targets.ndim not in (1, 2):
         raise ValueError(f"ctc_loss: `targets` must be 1-D or 2-D, got {targets.ndim}-D")
-    full = _check_values(targets, input_lengths, target_lengths, T, C, blank, xp)
-    if T and N and (native := native_loss("ctc_loss", xp)) is not None:
-        # torch's forward-backward kernels (eager torch), the true derivative w.r.t. lp
-        loss = native(
-            lp, targets, input_lengths, target_lengths, blank=blank,
-            zero_infinity=zero_infinity, reduction=reduction, full=full,
-        )
-        return finish(loss[0] if unbatched and reduction == "none" else loss, out, xp)
+    return T, N, C
+
+
+def _generic_ctc(
+    lp: Any, targets: Any, input_lengths: Any, target_lengths: Any, blank: int,
+    zero_infinity: bool, xp: Any,
+) -> tuple[Any, Any]:
+    """Per-sample losses by the alpha recursion (any library), and the target lengths."""
+    N = lp.shape[1]
+    idt = index_dtype(xp)  # int32 on JAX without x64 (int64 would warn on every call)
     il = xp.astype(input_lengths, idt)
     tl = xp.astype(target_lengths, idt)
     tg = xp.astype(targets, idt)
@@ -195,9 +218,7 @@ def ctc_loss(
         loss = xp.where(impossible, xp.zeros_like(loss), loss)
     else:
         loss = xp.where(impossible, create.constant(float("inf"), loss, xp=xp), loss)
-    if unbatched and reduction == "none":
-        loss = loss[0]
-    return finish(length_reduce(loss, tl, reduction, xp=xp), out, xp)
+    return loss, tl
 
 
 def _one_length(v: Any, like: Any, xp: Any) -> Any:

@@ -71,6 +71,9 @@ def _errors(rng: np.random.Generator) -> list[ErrorInput]:
         ),
         case((lp, tg + 10, il, tl), {}, ValueError, r"`targets`.*\[0, 4\]", True),
         case((lp, tg_blank, il, tl), {}, ValueError, r"`targets` must not contain the blank", True),
+        # log_probs of the wrong rank: named, not "too many values to unpack"
+        case((lp[:, 0, 0], tg, il, tl), {}, ValueError, r"ctc_loss: `log_probs` must be 3-D"),
+        case((lp[..., None], tg, il, tl), {}, ValueError, r"ctc_loss: `log_probs` must be 3-D"),
     ]
 
 
