@@ -24,7 +24,8 @@ def device_of(like: Any, xp: Any) -> Any:
 
 
 def constant(value: Any, like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
-    """A 0-d array of ``value`` (``like``'s dtype unless ``dtype``) on ``like``'s device."""
+    """An array of ``value`` (a number: 0-d; a nested list of them) in ``like``'s dtype unless
+    ``dtype``, on ``like``'s device."""
     dtype = like.dtype if dtype is None else dtype
     return xp.asarray(value, dtype=dtype, device=device_of(like, xp))
 

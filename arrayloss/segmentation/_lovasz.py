@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .._lib import _create as create
 from .._lib import (
     check_index_target,
     check_labels_in_range,
@@ -19,7 +20,6 @@ from .._lib import (
     reduce,
     register,
 )
-from .._lib._compat import device
 from .._lib._primitives import one_hot, softmax, stop_gradient, take_along_axis
 from .._lib._validation import check_ignore_index, class_axis, shape_str
 from ._common import FAMILY as _FAMILY
@@ -40,7 +40,8 @@ def _gather_last(x: Any, idx: Any, xp: Any) -> Any:
     # Libraries without take_along_axis (dask): one flat take with row offsets.
     rows = math.prod(x.shape[:-1])
     length = x.shape[-1]
-    offsets = xp.reshape(xp.arange(rows, dtype=idx.dtype) * length, (*x.shape[:-1], 1))
+    offsets = xp.reshape(create.arange(rows, idx, xp=xp, dtype=idx.dtype) * length,
+                         (*x.shape[:-1], 1))
     flat = xp.take(xp.reshape(x, (-1,)), xp.reshape(idx + offsets, (-1,)), axis=0)
     return xp.reshape(flat, x.shape)
 
@@ -183,7 +184,7 @@ def lovasz_hinge_loss(
         y = y * v
     errors = 1 - x * (2 * y - 1)
     # Ignored pixels sort last; the order itself carries no gradient.
-    ninf = xp.asarray(-math.inf, dtype=errors.dtype, device=device(errors))  # 0-d: no fill
+    ninf = create.constant(-math.inf, errors, xp=xp)  # 0-d: no fill
     key = stop_gradient(xp.where(v > 0, errors, ninf), xp=xp)
     perm = xp.argsort(key, axis=-1, descending=True, stable=True)
     errors_sorted = _gather_last(errors, perm, xp)
@@ -315,9 +316,7 @@ def lovasz_softmax_loss(
     if selected is None:  # "present": classes with foreground in the row
         use = xp.astype(xp.sum(fg, axis=-1) > 0, work)
     else:
-        use = xp.reshape(
-            xp.asarray(selected, dtype=work, device=device(per_class)), (1, num_classes)
-        )
+        use = xp.reshape(create.constant(selected, per_class, xp=xp, dtype=work), (1, num_classes))
     count = xp.sum(use * xp.ones_like(per_class), axis=-1)
     total = xp.sum(per_class * use, axis=-1)
     loss = safe_ratio(total, count, xp) * xp.astype(count > 0, work)
