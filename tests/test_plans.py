@@ -415,6 +415,25 @@ def test_no_plan_unless_the_kernel_got_exactly_the_call_s_arrays(toy):
     assert len(calls2) == 2 and plans_of(eager_only).table == {}
 
 
+def test_no_plan_for_a_result_that_needs_a_cast(toy):
+    """A plan returns the kernel's result as it is: a result cast to the caller's dtype
+    (``out``) is never planned."""
+    calls = []
+
+    def half(x, y, /, *, xp=None):
+        calls.append(None)
+        xp = array_namespace(x, y)
+        return _plans.delegate(_toy_kernel, (x, y, None), {"scale": 1.0}, out=xp.float16, xp=xp)
+
+    loss = _plans.planned(half)
+    x, y = _arrays((5,), (5,))
+    for _ in range(2):
+        got = loss(x, y)
+        assert got.dtype == torch.float16
+        torch.testing.assert_close(got, _want(x, y).half())
+    assert len(calls) == 2 and plans_of(loss).table == {}
+
+
 def test_no_plan_for_other_arrays_or_an_explicit_namespace(toy):
     loss, calls = toy
     x, y = _arrays((5,), (5,))

@@ -220,7 +220,9 @@ class Plans:
     ) -> Any:
         """Run ``job`` and, where it may (see :class:`Delegate`), keep it as ``key``'s plan."""
         result = job(*job.arrays)
-        if key is not None and job.keep:
+        # a plan returns the kernel's result as it is: none for a result that needs a cast
+        cast = job.out is not None and result.dtype != job.out
+        if key is not None and job.keep and not cast:
             pick = _picker(job.arrays, arrays, options)
             if pick is not False:
                 plan = NativeCall(job.kernel, job.options, job.recheck, job.plan_check)
@@ -228,10 +230,7 @@ class Plans:
                 if len(self.table) >= _MAX_PLANS:
                     self.table.clear()
                 self.table[key] = plan  # one atomic store of a finished plan
-        out = job.out
-        if out is None or result.dtype == out:
-            return result
-        return job.xp.astype(result, out)
+        return job.xp.astype(result, job.out) if cast else result
 
 
 def planned(body: F) -> F:
