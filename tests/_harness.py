@@ -157,9 +157,9 @@ def exhaustive(config: pytest.Config) -> bool:
     return bool(config.getoption("exhaustive"))
 
 
-def compiled_samples(info: LossInfo, config: pytest.Config, *tag: object,
-                     keep: Callable[[SampleInput], bool] | None = None) -> list[SampleInput]:
-    """The samples a costly sweep (a compiler, a per-op autodiff) runs: the representative
+def sweep_samples(info: LossInfo, config: pytest.Config, *tag: object,
+                  keep: Callable[[SampleInput], bool] | None = None) -> list[SampleInput]:
+    """The samples a costly sweep (a compiler, autodiff, a low precision) runs: the representative
     ones, every code path once, or every expanded sample with ``--exhaustive``."""
     rng = rng_for(info.name, *tag)
     if exhaustive(config):

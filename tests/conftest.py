@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -34,25 +34,42 @@ from tests._backends import BACKENDS, selected_backends
 
 def _jax_cache_settings() -> dict[str, object]:
     """JAX's persistent compilation cache, outside the clone: every program is cached (the
-    tests' programs are small and quick to compile, below JAX's default thresholds), the
-    cache is bounded (LRU, where filelock is installed to guard it)."""
+    tests' programs are small and quick to compile, below JAX's default thresholds)."""
     path = os.environ.get("ARRAYLOSS_JAX_CACHE", "~/.cache/arrayloss/jax-cache")
     if path in ("", "0"):
         return {}
-    settings: dict[str, object] = {
+    return {
         "jax_compilation_cache_dir": os.path.expanduser(path),
         "jax_persistent_cache_min_compile_time_secs": 0.0,
         "jax_persistent_cache_min_entry_size_bytes": -1,
     }
-    if importlib.util.find_spec("filelock") is not None:
-        settings["jax_compilation_cache_max_size"] = 2 * 2**30
-    return settings
+
+
+def _prune(path: str, limit: int = 2 * 2**30) -> None:
+    """Bound the cache once per run (past ``limit``, the oldest entries go, down to half):
+    JAX's own bound, jax_compilation_cache_max_size, rescans the directory on every write."""
+    try:
+        stats = sorted((e.stat().st_mtime, e.stat().st_size, e.path)
+                       for e in os.scandir(path) if e.is_file())
+    except FileNotFoundError:
+        return
+    total = sum(size for _, size, _ in stats)
+    if total <= limit:
+        return
+    for _, size, file in stats:
+        if total <= limit // 2:
+            break
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(file)
+        total -= size
 
 
 _JAX_CACHE = _jax_cache_settings()
 # Subprocesses (tests/_sharding_worker.py) read the same settings from the environment.
 for _name, _value in _JAX_CACHE.items():
     os.environ.setdefault(_name.upper(), str(_value))
+if _JAX_CACHE and "PYTEST_XDIST_WORKER" not in os.environ:
+    _prune(os.environ["JAX_COMPILATION_CACHE_DIR"])
 
 try:  # float64 in JAX tests, as every other backend has it.
     import jax

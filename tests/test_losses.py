@@ -16,7 +16,6 @@ from tests._backends import BACKENDS, FLOAT_DTYPES
 from tests._harness import (
     assert_result,
     assert_unsupported,
-    compiled_samples,
     convert,
     cotangent,
     differentiable_positions,
@@ -25,6 +24,7 @@ from tests._harness import (
     reference_value,
     rng_for,
     rounded,
+    sweep_samples,
 )
 from tests.loss_info import CAPABILITIES, LOSSES, DecorateInfo, ErrorInput, SampleInput
 from tests.loss_info._core import sample_features
@@ -72,10 +72,16 @@ def test_representative_samples_reach_every_code_path(info):
 
 
 @pytest.mark.parametrize("info", LOSSES, ids=IDS)
-def test_value_matches_reference(info, backend, dtype, path):
-    """Value, result type, device, dtype and shape, on the native and the generic path."""
+def test_value_matches_reference(info, backend, dtype, path, request):
+    """Value, result type, device, dtype and shape, on the native and the generic path: every
+    sample in float64, the representative samples (every code path) in the other dtypes
+    (``--exhaustive``: every sample in every dtype)."""
     rtol, atol = info.tol(dtype)
-    for sample in info.expanded_samples(rng_for(info.name, "value")):
+    if dtype == "float64":
+        samples = info.expanded_samples(rng_for(info.name, "value"))
+    else:
+        samples = sweep_samples(info, request.config, "value")
+    for sample in samples:
         args, kwargs = convert(sample, backend, dtype)
         with force_generic(path == "generic"):
             out = info.func(*args, **kwargs)
@@ -98,7 +104,7 @@ def test_gradient_matches_reference(info, backend, dtype, path, request):
     if dtype == "float64":
         samples = [s for s in info.expanded_samples(rng_for(info.name, "grad")) if keep(s)]
     else:
-        samples = compiled_samples(info, request.config, "grad", keep=keep)
+        samples = sweep_samples(info, request.config, "grad", keep=keep)
     for sample in samples:
         pos = differentiable_positions(info, sample)
         args, kwargs = convert(sample, backend, dtype)
@@ -151,7 +157,7 @@ def test_jax_jit_and_vmap(info, backend, dtype, request):
     if dtype not in ("float32", "float64"):
         pytest.skip("jit/vmap are checked in float32/float64; low precision is covered eagerly")
     rtol, atol = info.tol(dtype)
-    for sample in compiled_samples(info, request.config, "jit"):
+    for sample in sweep_samples(info, request.config, "jit"):
         args, kwargs = convert(sample, backend, dtype)
         arr_pos = [i for i, a in enumerate(sample.args) if isinstance(a, np.ndarray)]
 
