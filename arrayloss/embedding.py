@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ._lib import _create as create
 from ._lib import (
     check_floating,
     check_option,
@@ -31,7 +32,6 @@ from ._lib import (
     reduce,
     register,
 )
-from ._lib._compat import device
 from ._lib._distance import normalize, pairwise_distance
 from ._lib._dtypes import index_dtype
 from ._lib._plans import Delegate, delegate
@@ -771,18 +771,17 @@ def info_nce_loss(
     # where e^gap could overflow. The positives are read from the matrix the negatives come
     # from (a separately rounded dot product differs by a few ulp, which 1/temperature
     # amplifies), by a gather from the unmasked copy (Dask's one-hot product meets no -inf).
-    dev = device(raw)
-    rows = xp.arange(n, dtype=index_dtype(xp), device=dev)
+    rows = create.arange(n, raw, xp=xp, dtype=index_dtype(xp))
     partner = xp.concat([rows + n, rows])
-    cols = xp.arange(2 * n, dtype=partner.dtype, device=dev)
+    cols = create.arange(2 * n, raw, xp=xp, dtype=partner.dtype)
     mask = (cols[None, :] == cols[:, None]) | (cols[None, :] == partner[:, None])
     # a 0-d -inf, not full_like: torch's (2N, 2N) fill would be most of the call's time
-    neg = xp.where(mask, xp.asarray(-math.inf, dtype=raw.dtype, device=dev), raw)
+    neg = xp.where(mask, create.constant(-math.inf, raw, xp=xp), raw)
     pos = take_along_axis(raw, partner[:, None], axis=1, xp=xp)[:, 0]
     m = stop_gradient(xp.maximum(xp.max(neg, axis=1), pos), xp=xp)
     a = xp.sum(xp.exp(neg - m[:, None]), axis=1)
     gap = m - pos  # >= 0: 0 when the positive scores highest
-    lim = xp.asarray(_GAP, dtype=gap.dtype, device=dev)
+    lim = create.constant(_GAP, gap, xp=xp)
     row = xp.where(
         gap <= lim,
         xp.log1p(a * xp.exp(xp.minimum(gap, lim))),

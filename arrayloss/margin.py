@@ -38,7 +38,6 @@ from ._lib import (
     register,
 )
 from ._lib._chunk import chunked_scan
-from ._lib._compat import device
 from ._lib._dtypes import index_dtype
 from ._lib._plans import delegate
 from ._lib._primitives import (
@@ -405,10 +404,10 @@ def _multilabel_rows(x: Any, t: Any, first_end: Any, num_classes: int, xp: Any) 
     max(0, 1 - x[t_j] + x_i); ``t`` holds the first J list positions, ``first_end`` where
     each row's list ends."""
     n_pos = t.shape[1]
-    valid = xp.arange(n_pos, dtype=t.dtype, device=device(t)) < first_end  # (rows, J)
+    valid = create.arange(n_pos, t, xp=xp, dtype=t.dtype) < first_end  # (rows, J)
     safe = xp.where(valid, t, xp.zeros_like(t))
     # non_target[n, i]: class i is listed nowhere before the row's first -1
-    classes = xp.arange(num_classes, dtype=t.dtype, device=device(t))
+    classes = create.arange(num_classes, t, xp=xp, dtype=t.dtype)
     listed = xp.any((safe[:, :, None] == classes) & valid[:, :, None], axis=1)  # (rows, C)
     non_target = xp.astype(~listed, x.dtype)
     x_listed = take_along_axis(x, xp.astype(safe, index_dtype(xp)), axis=1, xp=xp)  # (rows, J)
@@ -523,7 +522,7 @@ def multilabel_margin_loss(
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, num_classes))
     # The first -1 of each row (num_classes if none): positions j before it are targets.
-    pos = xp.arange(num_classes, dtype=t.dtype, device=device(t))
+    pos = create.arange(num_classes, t, xp=xp, dtype=t.dtype)
     first_end = xp.min(xp.where(t == -1, pos, xp.full_like(t, num_classes)), axis=1, keepdims=True)
     # Only list positions before the longest list matter. On concrete arrays that length is
     # read (torch's kernel loops over each list: O(N J C) work for lists of length <= J);

@@ -55,9 +55,9 @@ def _imports(name: str, path: Path) -> list[tuple[str, int]]:
             found += [(s, node.lineno) for s in subs]
             if len(subs) < len(node.names):
                 found.append((mod, node.lineno))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value in MODULES and node.value != name:
-                found.append((node.value, node.lineno))
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and node.value in MODULES and node.value != name):
+            found.append((node.value, node.lineno))
     return found
 
 
@@ -103,6 +103,26 @@ def test_lib_imports_nothing_above_it():
         for mod, line in edges
         if mod.startswith("arrayloss") and not mod.startswith(below)
     ]
+    assert not offenders, "\n".join(offenders)
+
+
+CREATORS = {"asarray", "zeros", "ones", "full", "arange", "eye", "linspace", "empty",
+            "from_dlpack", "tril_indices", "triu_indices", "meshgrid"}
+
+
+def test_arrays_are_created_only_through_lib_create():
+    """A loss makes an array from nothing only through ``_lib/_create.py`` (on the device of
+    an array it was given): ``xp.arange(n)`` would land on the default device, which CUDA
+    and a second array-api-strict device refuse to combine with the inputs."""
+    offenders = []
+    for name, path in MODULES.items():
+        if name == "arrayloss._lib._create" or name.startswith(ALLOWED):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in CREATORS and ast.unparse(node.func.value) in
+                    ("xp", "self.xp", "np", "jnp", "torch")):
+                offenders.append(f"{name}:{node.lineno}: {ast.unparse(node.func)}(...)")
     assert not offenders, "\n".join(offenders)
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import _create as create
 from ._compat import backend_name
-from ._create import device_of
 from ._dispatch import backend_hook
 from ._validation import all_concrete
 
@@ -48,7 +48,7 @@ def chunked_scan(
             # Each chunk's rows go straight into the (n, ...) results: no list of chunk
             # results next to their concatenation (twice the results' memory at the end).
             out = tuple(
-                xp.empty((n, *y.shape[1:]), dtype=y.dtype, device=device_of(y, xp)) for y in ys
+                create.empty((n, *y.shape[1:]), y, xp=xp) for y in ys
             )
         if out is None:
             ys_parts.append(ys)

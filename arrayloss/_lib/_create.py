@@ -14,7 +14,7 @@ from typing import Any
 
 from ._dispatch import backend_hook
 
-__all__ = ["arange", "constant", "device_of", "full", "zeros"]
+__all__ = ["arange", "constant", "device_of", "empty", "full", "ones", "zeros"]
 
 
 def device_of(like: Any, xp: Any) -> Any:
@@ -35,10 +35,22 @@ def arange(n: int, like: Any, /, *, xp: Any, dtype: Any) -> Any:
     return xp.arange(n, dtype=dtype, device=device_of(like, xp))
 
 
+def empty(shape: tuple[int, ...], like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
+    """An uninitialised array of ``shape`` on ``like``'s device (to be written in place)."""
+    dtype = like.dtype if dtype is None else dtype
+    return xp.empty(shape, dtype=dtype, device=device_of(like, xp))
+
+
 def full(shape: tuple[int, ...], value: Any, like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
     """An array of ``shape`` filled with ``value`` on ``like``'s device."""
     dtype = like.dtype if dtype is None else dtype
     return xp.full(shape, value, dtype=dtype, device=device_of(like, xp))
+
+
+def ones(shape: tuple[int, ...], like: Any, /, *, xp: Any, dtype: Any = None) -> Any:
+    """Ones of ``shape`` on ``like``'s device."""
+    dtype = like.dtype if dtype is None else dtype
+    return xp.ones(shape, dtype=dtype, device=device_of(like, xp))
 
 
 def zeros(shape: tuple[int, ...], like: Any, /, *, xp: Any, dtype: Any = None) -> Any:

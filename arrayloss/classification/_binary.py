@@ -15,7 +15,6 @@ from .._lib import (
     check_reduction,
     check_same_shape,
     finish,
-    is_concrete,
     namespace_of,
     native_loss,
     promote_floating,
@@ -24,6 +23,7 @@ from .._lib import (
 )
 from .._lib._plans import delegate
 from .._lib._primitives import clamped_log, log_sigmoid, sigmoid, xlogy
+from .._lib._validation import all_concrete
 
 __all__ = [
     "binary_cross_entropy",
@@ -125,7 +125,7 @@ def binary_cross_entropy(
         name, input, target, reduction, xp, weight=weight
     )
     # torch's kernel only eagerly: torch.func.vmap has no batching rule for it
-    if (native := native_loss(name, xp)) is not None and is_concrete(input, xp):
+    if (native := native_loss(name, xp)) is not None and all_concrete((input,), xp):
         return delegate(native, (input, target, weight), {"reduction": reduction}, out=out, xp=xp)
 
     # log clamped at -100 as torch does, with a 0 gradient where clamped (p == 0 included)
@@ -275,7 +275,7 @@ def kl_div(
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
     # torch's kernel only eagerly: torch.func.vmap has no batching rule for it (it warns)
-    if (native := native_loss(name, xp)) is not None and is_concrete(input, xp):
+    if (native := native_loss(name, xp)) is not None and all_concrete((input,), xp):
         opts = {"reduction": reduction, "log_target": log_target}
         return delegate(native, (input, target), opts, out=out, xp=xp)
     if log_target:

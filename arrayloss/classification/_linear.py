@@ -17,7 +17,6 @@ from .._lib import (
     check_real_scalar,
     check_reduction,
     finish,
-    is_concrete,
     namespace_of,
     native_loss,
     promote_floating,
@@ -28,7 +27,7 @@ from .._lib._custom_grad import custom_gradient
 from .._lib._dtypes import index_dtype
 from .._lib._plans import Delegate, delegate
 from .._lib._primitives import matmul_into, native_checks_labels
-from .._lib._validation import may_be_differentiated, shape_str
+from .._lib._validation import all_concrete, may_be_differentiated, shape_str
 from ._linear_passes import Passes
 from ._softmax import cross_entropy
 
@@ -208,7 +207,7 @@ def linear_cross_entropy(
         and rows * n_cls <= _DIRECT_ELEMENTS
     )
     native = None
-    if direct and input.ndim == 2 and is_concrete(input, xp):
+    if direct and input.ndim == 2 and all_concrete((input,), xp):
         native = native_loss(_NAME, xp)
     # torch's kernel checks the labels itself on CPU: arrayloss's check only if it raises
     defer = native is not None and not o.probs and native_checks_labels(_NAME, target, xp)

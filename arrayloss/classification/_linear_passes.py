@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._lib import _create as create
 from .._lib._chunk import chunked_scan
-from .._lib._compat import device
 from .._lib._primitives import (
     add_at_rows,
     add_matmul,
@@ -120,7 +120,7 @@ class Passes:
         padding rows of JAX's last chunk get 0)."""
         if not self.probs:
             return (t,), (self.ignore_index,)
-        rows = self.xp.ones((t.shape[0],), dtype=like.dtype, device=device(like))
+        rows = create.ones((t.shape[0],), like, xp=self.xp)
         return (t, rows), (0.0, 0.0)
 
     def target_stats(self, tcs: tuple[Any, ...], cw: Any, like: Any) -> tuple[Any, Any, Any]:
@@ -227,10 +227,9 @@ class Passes:
         """(d weight, d bias, sum_n c_n x_n, sum_n c_n): the chunk loop's accumulators."""
         xp = self.xp
         n_cls, dim = w.shape
-        dev = device(w)
-        db = xp.zeros((n_cls,) if self.has_bias else (), dtype=w.dtype, device=dev)
-        cx = xp.zeros((dim,), dtype=w.dtype, device=dev)
-        return xp.zeros_like(w), db, cx, xp.zeros((), dtype=w.dtype, device=dev)
+        db = create.zeros((n_cls,) if self.has_bias else (), w, xp=xp)
+        cx = create.zeros((dim,), w, xp=xp)
+        return xp.zeros_like(w), db, cx, create.zeros((), w, xp=xp)
 
     def grad_context(self, w: Any, cw: Any) -> tuple[Any, Any, Any, Any]:
         """Loop constants: sum of class weights and the class-weighted mean row of W."""
@@ -326,7 +325,7 @@ class Passes:
         scale = a if norm is None else a / norm
         gz = scale_owned(e, scale[None, :], xp=xp)  # e is this chunk's own: in place
         if self.softcap is not None:
-            cols = xp.arange(n_cls, dtype=ts.dtype, device=device(ts))
+            cols = create.arange(n_cls, ts, xp=xp, dtype=ts.dtype)
             gz = gz - xp.where(cols[:, None] == ts[None, :], coef[None, :], xp.zeros_like(gz))
             if eps:
                 gz = gz - c[None, :] * (cw[:, None] if has_weight else 1.0)
@@ -407,7 +406,7 @@ class Passes:
         the scale is 0 then. Probabilities: the mean is over the rows, as in torch."""
         xp = self.xp
         if self.probs:
-            den = xp.full((), t.shape[0], dtype=like.dtype, device=device(like))
+            den = create.full((), t.shape[0], like, xp=xp)
         else:
             _, wt, _ = self.target_stats((t,), cw, like)
             den = xp.sum(wt)

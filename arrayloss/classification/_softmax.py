@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .._lib import _create as create
 from .._lib import (
     check_floating,
     check_index_target,
@@ -19,7 +20,6 @@ from .._lib import (
     reduce,
     register,
 )
-from .._lib._compat import device as _device
 from .._lib._compat import isdtype
 from .._lib._dtypes import index_dtype as _index_dtype
 from .._lib._plans import Delegate, delegate
@@ -153,7 +153,7 @@ def _pick(
     elif _representable(ignore_index, target, xp):
         valid = target != ignore_index
     else:
-        valid = xp.ones(target.shape, dtype=xp.bool, device=_device(target))
+        valid = create.ones(target.shape, target, xp=xp, dtype=xp.bool)
     if valid is not None:
         safe = xp.where(valid, target, xp.zeros_like(target))
     index_dtype = _index_dtype(xp)

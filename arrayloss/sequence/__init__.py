@@ -231,7 +231,7 @@ def _one_length(v: Any, like: Any, xp: Any) -> Any:
 def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
         raise TypeError(f"ctc_loss: `{arg}` given as a sequence must hold Python ints")
-    return xp.asarray(v, dtype=index_dtype(xp), device=create.device_of(like, xp))
+    return create.constant(v, like, xp=xp, dtype=index_dtype(xp))
 
 
 def _check_values(
