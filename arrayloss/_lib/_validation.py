@@ -25,10 +25,12 @@ __all__ = [
     "check_option",
     "check_reduction",
     "check_same_shape",
+    "invalid_as_nan",
     "is_concrete",
-    "values_readable",
+    "labels_in_range",
     "may_be_differentiated",
     "shape_str",
+    "values_readable",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -121,6 +123,24 @@ def may_be_differentiated(a: Any, xp: Any) -> bool:
     traces everything), a torch tensor that requires grad."""
     test = backend_hook(xp, "may_be_differentiated")
     return False if test is None else bool(test(a))
+
+
+def labels_in_range(
+    target: Any, num_classes: int, xp: Any, *, ignore_index: int | None = None
+) -> Any:
+    """Boolean mask: each class index lies in ``[0, num_classes)`` or equals ``ignore_index``.
+    For a loss whose label check could not run (:func:`is_concrete` False: traced, lazy, on
+    an accelerator, ``check_values="never"``): pass it to :func:`invalid_as_nan`."""
+    ok = (target >= 0) & (target < num_classes)
+    if ignore_index is not None and not 0 <= ignore_index < num_classes:
+        ok = ok | (target == ignore_index)
+    return ok
+
+
+def invalid_as_nan(loss: Any, ok: Any, xp: Any) -> Any:
+    """``loss`` with NaN wherever ``ok`` (broadcast against it) is False: where a value check
+    cannot run, a bad value shows in the result, never as a plausible number."""
+    return xp.where(ok, loss, xp.full_like(loss, float("nan")))
 
 
 def check_labels_in_range(
