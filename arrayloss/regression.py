@@ -501,6 +501,7 @@ def poisson_nll_loss(
     class_name="GaussianNLLLoss",
     torch="torch.nn.functional.gaussian_nll_loss",
     sample="gaussian",
+    scalar_args=("var",),
 )
 def gaussian_nll_loss(
     input: Any,

@@ -10,13 +10,17 @@ devices: that is the caller's decision.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from ._compat import array_namespace, backend_name, device
+from ._registry import REGISTRY
 
 __all__ = ["namespace_of", "same_device_check"]
 
 _SCALARS = (int, float, bool, complex)
+# what _NAMESPACE_BY_TYPE holds for a number type that is not a Python one (NumPy scalars)
+_SCALAR = object()
 
 # type(array) -> namespace. Resolving a namespace costs array-api-compat a chain of
 # isinstance checks; the type of an array decides it, so one dict look-up per argument
@@ -31,6 +35,9 @@ def _namespace_of_array(loss: str, arg: str, x: Any) -> Any:
     t = type(x)
     xp = _NAMESPACE_BY_TYPE.get(t)
     if xp is None:
+        if isinstance(x, numbers.Number):  # np.float32(0.5): a number, as a Python one is
+            _NAMESPACE_BY_TYPE[t] = _SCALAR
+            return _SCALAR
         try:
             xp = array_namespace(x)
         except TypeError:
@@ -53,9 +60,15 @@ def namespace_of(loss: str, /, *, xp: Any = None, **arrays: Any) -> Any:
     found: Any = None
     first_arg = ""
     for arg, x in arrays.items():
-        if x is None or isinstance(x, _SCALARS):
+        if x is None:
+            continue
+        if isinstance(x, _SCALARS):
+            _check_scalar_allowed(loss, arg, x)
             continue
         x_xp = _namespace_of_array(loss, arg, x)
+        if x_xp is _SCALAR:
+            _check_scalar_allowed(loss, arg, x)
+            continue
         if found is None:
             found, first_arg = x_xp, arg
         elif x_xp is not found:
@@ -74,12 +87,23 @@ def namespace_of(loss: str, /, *, xp: Any = None, **arrays: Any) -> Any:
     return found
 
 
+def _check_scalar_allowed(loss: str, arg: str, x: Any) -> None:
+    """A Python number where the loss takes an array positionally (``mse_loss(x, 0.0)``):
+    a ``TypeError`` naming the argument, unless the loss declares it (``scalar_args``)."""
+    spec = REGISTRY.get(loss)
+    if spec is not None and arg in spec.array_args and arg not in spec.scalar_args:
+        raise TypeError(
+            f"{loss}: `{arg}` must be an array, got a Python {type(x).__name__} ({x!r}); "
+            "make it an array of the other arguments' library and device"
+        )
+
+
 def same_device_check(loss: str, arrays: dict[str, Any]) -> None:
     """Raise ``ValueError`` when the arrays of one call live on different devices."""
     first: Any = None
     first_arg = ""
     for arg, x in arrays.items():
-        if x is None or isinstance(x, _SCALARS):
+        if x is None or isinstance(x, _SCALARS) or _NAMESPACE_BY_TYPE.get(type(x)) is _SCALAR:
             continue
         # The standard's ``.device`` attribute: cheaper than array-api-compat's device(),
         # and the same on the device-aware backends (torch, cupy, strict).

@@ -31,6 +31,8 @@ class LossSpec:
     peers: dict[str, str] = field(default_factory=dict)
     # the kind of sample input the main job and the benchmarks feed it (arrayloss/_check.py)
     sample: str | None = None
+    # positional arguments that may be a Python number instead of an array
+    scalar_args: tuple[str, ...] = ()
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -61,9 +63,12 @@ def register(
     torchvision: str | None = None,
     sample: str | None = None,
     delegates: bool = False,
+    scalar_args: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
     """Record a public loss. ``torch=``/``optax=``/... name the peer functions it matches.
-    ``delegates=True``: the body may return ``delegate(kernel, ...)`` (``_plans.py``)."""
+    ``delegates=True``: the body may return ``delegate(kernel, ...)`` (``_plans.py``).
+    ``scalar_args``: positional arguments that accept a Python number (any other positional
+    argument given one is a ``TypeError`` naming it)."""
 
     def deco(func: F) -> F:
         params = inspect.signature(func).parameters.values()
@@ -90,6 +95,7 @@ def register(
             array_args=arrays,
             peers=peers,
             sample=sample,
+            scalar_args=scalar_args,
         )
         return func
 

@@ -9,6 +9,7 @@ an early compute.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -81,9 +82,12 @@ def check_option(loss: str, arg: str, value: Any, ok: bool, expected: str) -> No
 
 
 def check_real_scalar(loss: str, arg: str, value: Any) -> float:
-    """A Python real number option (``delta=``, ``eps=``...); NaN is rejected."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{loss}: `{arg}` must be a Python float, got {type(value).__name__}")
+    """A real number option (``delta=``, ``eps=``...): a Python or NumPy scalar (an array or
+    a bool is refused); NaN is rejected."""
+    if type(value) not in (int, float) and (
+        isinstance(value, bool) or not isinstance(value, numbers.Real)
+    ):
+        raise TypeError(f"{loss}: `{arg}` must be a real number, got {type(value).__name__}")
     # ``value != value`` rather than math.isnan: under torch.compile(dynamic=True) a float
     # option is a symbolic float, which math.isnan cannot trace.
     if value != value:
@@ -186,8 +190,10 @@ def class_axis(loss: str, input: Any, axis: Any, *, batched: bool = False) -> in
     """The class dimension of ``input`` in [0, ndim): ``axis`` of a batched input, 0 for an
     unbatched (C,) one. ``batched=True``: the input must be (N, C, ...), with the classes
     on any dimension but the batch dimension 0 (dense losses)."""
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"{loss}: `axis` must be an int, got {type(axis).__name__}")
+    if type(axis) is not int:
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"{loss}: `axis` must be an int, got {type(axis).__name__}")
+        axis = int(axis)  # a NumPy integer
     ndim = input.ndim
     if batched and ndim < 2:
         raise ValueError(
@@ -210,6 +216,11 @@ def class_axis(loss: str, input: Any, axis: Any, *, batched: bool = False) -> in
 
 def check_ignore_index(loss: str, value: Any) -> int | None:
     """``ignore_index``: an int, or None (no target is ignored)."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{loss}: `ignore_index` must be an int or None, got {value!r}")
-    return value
+    index = int(value)  # a NumPy integer too
+    if not -(2**63) <= index < 2**63:
+        raise ValueError(f"{loss}: `ignore_index` must fit in int64, got {index}")
+    return index

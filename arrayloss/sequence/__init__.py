@@ -33,7 +33,13 @@ __all__ = [
 ]
 
 _FAMILY = "sequence"
-@register(_FAMILY, class_name="CTCLoss", torch="torch.nn.functional.ctc_loss", sample="ctc")
+@register(
+    _FAMILY,
+    class_name="CTCLoss",
+    torch="torch.nn.functional.ctc_loss",
+    sample="ctc",
+    scalar_args=("input_lengths", "target_lengths"),  # a Python int when unbatched (torch)
+)
 def ctc_loss(
     log_probs: Any,
     targets: Any,
@@ -126,12 +132,20 @@ def ctc_loss(
     if seq_tl:
         target_lengths = _lengths_array(target_lengths, "target_lengths", log_probs, xp)
     check_reduction("ctc_loss", reduction)
+    for arg, a in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if isinstance(a, (int, float)) and not (
+            type(a) is int and getattr(log_probs, "ndim", 0) == 2
+        ):  # a Python int is an unbatched call's length (torch); nothing else is
+            raise TypeError(
+                f"ctc_loss: `{arg}` must be an array or a sequence of ints, got a Python "
+                f"{type(a).__name__} ({a!r}) (a single int only with 2-D `log_probs`)"
+            )
     for arg, a in (
         ("targets", targets),
         ("input_lengths", input_lengths),
         ("target_lengths", target_lengths),
     ):
-        if not isdtype(a.dtype, "integral", xp):
+        if not isinstance(a, int) and not isdtype(a.dtype, "integral", xp):
             raise TypeError(f"ctc_loss: `{arg}` must have an integer dtype, got {a.dtype}")
     if log_probs.ndim not in (2, 3):
         raise ValueError(

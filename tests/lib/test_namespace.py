@@ -25,7 +25,10 @@ def test_namespace_errors():
         namespace_of("mse_loss", input=np.ones(2), target=torch.ones(2))
     with pytest.raises(TypeError, match=r"^mse_loss: argument `target` must be an array.*list"):
         namespace_of("mse_loss", input=np.ones(2), target=[1.0, 2.0])
-    with pytest.raises(TypeError, match=r"^mse_loss: none of the arguments"):
+    with pytest.raises(TypeError, match=r"^some_loss: none of the arguments"):
+        namespace_of("some_loss", input=None, target=1.0)
+    # a registered loss names the positional argument that must be an array
+    with pytest.raises(TypeError, match=r"^mse_loss: `target` must be an array, got a Python"):
         namespace_of("mse_loss", input=None, target=1.0)
 
 
