@@ -34,14 +34,16 @@ Here, on a CPU machine with network, once (again when a carried package should c
 
     python scripts/gpu_check.py --prepare
 
-downloads into ``.whl/`` (git-ignored) the wheels the GPU machine lacks, for its Python 3.12,
-and prints the device tool call to make when a GPU is lent, as JSON; it is:
+downloads into ``.whl/`` (git-ignored) the wheels a GPU machine without network lacks, for
+its Python 3.12, and prints, as JSON, the remote run to make there (the command, the folders
+to copy with the working tree, a time limit); it is:
 
     {"command": "PYTHONUNBUFFERED=1 python3 scripts/gpu_check.py --wheels .whl --out \\"$OUT\\"
      --budget 450", "carry": [".whl"], "timeout_s": 510}   (the command is one line)
 
-The GPU machine sends back only ``$OUT``: copy its ``gpu.md`` to ``benchmarks/results/gpu.md``
-and commit it. On any machine with a GPU and the packages installed:
+``$OUT`` is the folder the remote run returns: copy its ``gpu.md`` to
+``benchmarks/results/gpu.md`` and commit it. On any machine with a GPU and the packages
+installed:
 
     python scripts/gpu_check.py --out /tmp/gpu-check [--phases nosync,compare] [--budget 450]
 """
@@ -157,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--prepare", action="store_true",
                    help="on a CPU machine with network: download the wheels the GPU machine "
-                   "lacks into --wheels and print the device tool call; runs no check")
+                   "lacks into --wheels and print the remote run to make; runs no check")
     p.add_argument("--wheels", default=".whl",
                    help="folder of .whl files to install (relative to the repository; default "
                    "%(default)s); missing or empty: nothing is installed")
@@ -721,7 +723,8 @@ def download_command(requirements: Sequence[str], dest: Path, python_version: st
 
 
 def device_call(opts: argparse.Namespace) -> dict[str, Any]:
-    """The device tool's ``run`` arguments that make this check on a lent GPU."""
+    """The remote run that makes this check on a GPU machine: its command, the folders to
+    copy with the working tree, its time limit."""
     command = (f"PYTHONUNBUFFERED=1 python3 scripts/gpu_check.py --wheels {opts.wheels} "
                f'--out "$OUT" --budget {opts.budget:g}')
     return {"command": command, "carry": [opts.wheels],
@@ -744,10 +747,10 @@ def prepare(opts: argparse.Namespace,
         return 1
     call = device_call(opts)
     if len(call["command"]) > MAX_COMMAND_CHARS:
-        print("gpu_check: the command is too long for the device tool", file=sys.stderr)
+        print("gpu_check: the command is too long for a remote run", file=sys.stderr)
         return 1
     print(f"\nWheels in {dest}: " + ", ".join(sorted(w.name for w in dest.glob("*.whl"))))
-    print("With a GPU lent, make this device tool call (run), then copy files_at/gpu.md to "
+    print("On a GPU machine, make this remote run, then copy the returned gpu.md to "
           "benchmarks/results/gpu.md:")
     print(json.dumps(call))
     return 0
