@@ -26,7 +26,13 @@ from .._lib import (
     reduce,
 )
 from .._lib._primitives import one_hot, sigmoid, softmax
-from .._lib._validation import check_ignore_index, class_axis, shape_str
+from .._lib._validation import (
+    check_ignore_index,
+    class_axis,
+    invalid_as_nan,
+    labels_in_range,
+    shape_str,
+)
 
 FAMILY = "segmentation"
 _MODES = ("binary", "multiclass", "multilabel")
@@ -87,6 +93,11 @@ ignore_index : int, optional
 axis : int
     The class axis of ``input`` (and of a dense ``target``)."""
 
+_UNCHECKED = """\
+Where the labels are not checked (traced, lazy or accelerator arrays,
+``check_values="never"``), an out-of-range label gives NaN: its sample's losses, or all of
+them where the batch is pooled."""
+
 _XP = """\
 xp : namespace, optional
     Array namespace of the arguments, to skip inspecting them."""
@@ -97,6 +108,9 @@ DOCS = {
     "smooth_batch": _SMOOTH_BATCH,
     "soft_ignore_axis": _SOFT_IGNORE_AXIS,
     "xp": _XP,
+    "unchecked": _UNCHECKED,
+    "unchecked_weight": _UNCHECKED
+    + "\nA negative ``weight`` entry, unchecked, gives NaN for its class.",
     # the parameters of the per-class overlap losses (dice, jaccard, tversky, focal tversky)
     "overlap_params": "\n".join(
         (
@@ -148,20 +162,25 @@ def check_smooth(name: str, smooth_nr: Any, smooth_dr: Any) -> tuple[float, floa
     return nr, dr
 
 
-def _check_weight(name: str, weight: Any, num_classes: int, xp: Any) -> None:
+def _check_weight(name: str, weight: Any, num_classes: int, xp: Any) -> bool:
+    """Check ``weight``'s shape, and its sign where the values may be read: True when
+    they were (or there is no weight), False when the sign is left unchecked."""
     if weight is None:
-        return
+        return True
     if tuple(weight.shape) != (num_classes,):
         raise ValueError(
             f"{name}: `weight` must have shape ({num_classes},), one entry per class of the "
             f"input, got {shape_str(weight.shape)}"
         )
     if not is_concrete(weight, xp):
-        return
+        return False
     # Checked on the result too: under jax.jit an op on a concrete closed-over array traces.
     negative = xp.any(weight < 0)
-    if is_concrete(negative, xp) and bool(negative):
+    if not is_concrete(negative, xp):
+        return False
+    if bool(negative):
         raise ValueError(f"{name}: `weight` must be non-negative")
+    return True
 
 
 def to_channels_first(x: Any, ax: int, xp: Any) -> Any:
@@ -221,23 +240,36 @@ def probabilities_and_targets(
     axis: int,
     xp: Any,
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """Validate, activate, one-hot and mask. Returns ``(out_dtype, p, g, weight, C)`` with
-    ``p`` and ``g`` of shape (N, C', S) (spatial dimensions flattened, class axis 1)."""
+    """Validate, activate, one-hot and mask. Returns ``(out_dtype, p, g, weight, ok)`` with
+    ``p`` and ``g`` of shape (N, C', S) (spatial dimensions flattened, class axis 1), and
+    ``ok`` None, or, where the labels went unchecked, a boolean (N,): the sample's labels
+    lie in range (its statistics are then to be NaN-marked, see :func:`overlap`)."""
     check_option(name, "mode", mode, mode in _MODES, "'multiclass', 'multilabel' or 'binary'")
     check_flags(name, from_logits=from_logits, include_background=include_background)
     check_ignore_index(name, ignore_index)
     ax = class_axis(name, input, axis, batched=True)
     num_classes = input.shape[ax]
     target, index = _target_layout(name, input, target, mode=mode, axis=axis, ax=ax, xp=xp)
-    _check_weight(name, weight, num_classes, xp)
+    weight_checked = _check_weight(name, weight, num_classes, xp)
+    ok = None
     if index:
         check_index_target(name, "target", target, xp)
-        check_labels_in_range(name, "target", target, num_classes, xp, ignore_index=ignore_index)
+        checked = check_labels_in_range(
+            name, "target", target, num_classes, xp, ignore_index=ignore_index
+        )
+        if not checked and not is_concrete(target, xp):
+            # Unchecked: a safe index for the one-hot (torch's raises on a bad one), and the
+            # sample marked, not an all-zero one-hot row that changes its statistics.
+            in_range = labels_in_range(target, num_classes, xp, ignore_index=ignore_index)
+            target = xp.where(in_range, target, xp.zeros_like(target))
+            ok = xp.all(xp.reshape(in_range, (in_range.shape[0], -1)), axis=1)
         out, work, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
     else:
         out, work, (input, target, weight) = promote_floating(
             name, xp, input=input, target=target, weight=weight
         )
+    if not weight_checked:  # a negative class weight, unchecked, makes its class NaN
+        weight = invalid_as_nan(weight, weight >= 0, xp)
     input = to_channels_first(input, ax, xp)
     if from_logits:
         input = softmax(input, axis=1, xp=xp) if mode == "multiclass" else sigmoid(input, xp=xp)
@@ -261,7 +293,7 @@ def probabilities_and_targets(
         weight = None if weight is None else weight[1:]
     # Flatten the spatial dimensions (shapes are static, so the reshape is lazy-safe).
     shape = (p.shape[0], p.shape[1], math.prod(p.shape[2:]))
-    return out, xp.reshape(p, shape), xp.reshape(g, shape), weight, num_classes
+    return out, xp.reshape(p, shape), xp.reshape(g, shape), weight, ok
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,7 +338,7 @@ def overlap(
     xp = namespace_of(name, input=input, target=target, weight=weight, xp=xp)
     check_reduction(name, reduction)
     check_flags(name, squared=squared, batch=batch, soft_label=soft_label)
-    out, p, g, weight, _ = probabilities_and_targets(
+    out, p, g, weight, ok = probabilities_and_targets(
         name,
         input,
         target,
@@ -319,6 +351,8 @@ def overlap(
         xp=xp,
     )
     tp, sp, sg = _overlap_stats(p, g, squared=squared, soft_label=soft_label, batch=batch, xp=xp)
+    if ok is not None:  # unchecked labels: a sample holding a bad one (any, batch=True) is NaN
+        tp = invalid_as_nan(tp, xp.all(ok) if batch else xp.expand_dims(ok, axis=1), xp)
     return xp, out, tp, sp, sg, weight
 
 

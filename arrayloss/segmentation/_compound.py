@@ -165,6 +165,8 @@ def dice_focal_loss(
     without background), ``lambda_dice=, lambda_focal=, reduction=)``. MONAI casts the
     focal part to float32; here it runs in the input's precision.
 
+    {unchecked_weight}
+
     References
     ----------
     Milletari et al., 3DV 2016 (Dice); Lin, Goyal, Girshick, He & Dollár, "Focal loss for
@@ -300,6 +302,8 @@ def dice_ce_loss(
     lambda_dice=, lambda_ce=, label_smoothing=, reduction=)``. For several sigmoid channels
     (``mode="multilabel"``) MONAI still uses the softmax cross entropy; here it is the
     per-channel binary cross entropy, consistent with the sigmoid Dice part.
+
+    {unchecked_weight}
 
     References
     ----------

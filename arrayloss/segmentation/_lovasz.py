@@ -21,7 +21,13 @@ from .._lib import (
     register,
 )
 from .._lib._primitives import one_hot, softmax, stop_gradient, take_along_axis
-from .._lib._validation import check_ignore_index, class_axis, shape_str
+from .._lib._validation import (
+    check_ignore_index,
+    class_axis,
+    invalid_as_nan,
+    labels_in_range,
+    shape_str,
+)
 from ._common import FAMILY as _FAMILY
 from ._common import (
     check_flags,
@@ -258,6 +264,8 @@ def lovasz_softmax_loss(
     ignore=)`` from github.com/bermanmaxim/LovaszSoftmax (it takes probabilities:
     ``from_logits=False``); segmentation_models_pytorch ``LovaszLoss`` in multiclass mode.
 
+    {unchecked}
+
     References
     ----------
     Berman, Rannen Triki & Blaschko, "The Lovász-Softmax loss: a tractable surrogate for
@@ -287,7 +295,10 @@ def lovasz_softmax_loss(
         )
     selected = _class_selection(name, classes, num_classes)
     check_index_target(name, "target", target, xp)
-    check_labels_in_range(name, "target", target, num_classes, xp, ignore_index=ignore_index)
+    checked = check_labels_in_range(
+        name, "target", target, num_classes, xp, ignore_index=ignore_index
+    )
+    unchecked = not checked and not is_concrete(target, xp)
     out, work, (input,) = promote_floating(name, xp, input=input)
     input = to_channels_first(input, ax, xp)
     probs = softmax(input, axis=1, xp=xp) if from_logits else input
@@ -298,6 +309,11 @@ def lovasz_softmax_loss(
     if not per_image:  # one row over the whole batch: (1, C, N * S)
         probs = xp.reshape(xp.permute_dims(probs, (1, 0, 2)), (1, num_classes, n * s))
         labels = xp.reshape(labels, (1, n * s))
+    ok = None
+    if unchecked:  # a safe index for the one-hot; the row holding a bad label becomes NaN
+        in_range = labels_in_range(labels, num_classes, xp, ignore_index=ignore_index)
+        labels = xp.where(in_range, labels, xp.zeros_like(labels))
+        ok = xp.all(in_range, axis=-1)
     if ignore_index is None:
         valid = xp.ones_like(labels, dtype=work)
     else:
@@ -320,6 +336,8 @@ def lovasz_softmax_loss(
     count = xp.sum(use * xp.ones_like(per_class), axis=-1)
     total = xp.sum(per_class * use, axis=-1)
     loss = safe_ratio(total, count, xp) * xp.astype(count > 0, work)
+    if ok is not None:
+        loss = invalid_as_nan(loss, ok, xp)
     return _lovasz_reduce(loss, reduction, per_image, out, xp)
 
 

@@ -78,6 +78,8 @@ def dice_loss(
     takes index targets as (N, 1, *spatial) and returns ``"none"`` as (N, C', 1, ...).
     MONAI ignores ``weight`` for a single channel; here it scales the loss.
 
+    {unchecked_weight}
+
     References
     ----------
     Milletari, Navab & Ahmadi, "V-Net: Fully convolutional neural networks for volumetric
@@ -166,6 +168,8 @@ def jaccard_loss(
 
     MONAI equivalent: ``monai.losses.DiceLoss(jaccard=True, ...)`` with the option mapping
     of :func:`dice_loss`.
+
+    {unchecked_weight}
 
     References
     ----------
@@ -284,6 +288,8 @@ def tversky_loss(
     :func:`dice_loss`, ``smooth_nr=, smooth_dr=, batch=, soft_label=, ignore_index=,
     reduction=)``. MONAI has no ``squared`` nor ``weight`` for this loss.
 
+    {unchecked_weight}
+
     References
     ----------
     Salehi, Erdogmus & Gholipour, "Tversky loss function for image segmentation using 3D
@@ -374,6 +380,8 @@ def focal_tversky_loss(
     NaN. Rounding can make :math:`1 - \mathrm{TI}` a hair below 0 with soft labels; it is
     clamped at 0. No MONAI peer; segmentation_models_pytorch's ``TverskyLoss(gamma=)``
     computes the same power of the (per-class) Tversky loss.
+
+    {unchecked_weight}
 
     References
     ----------
@@ -487,6 +495,8 @@ def generalized_dice_loss(
     as in :func:`dice_loss`, ``smooth_nr=, smooth_dr=, batch=, soft_label=, reduction=)``.
     MONAI computes the weights in float32; here they are in the input's precision. MONAI
     has no ``ignore_index`` for this loss.
+
+    {unchecked}
 
     References
     ----------
