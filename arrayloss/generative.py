@@ -18,6 +18,7 @@ from ._lib import (
     register,
 )
 from ._lib._distance import vector_norm
+from ._lib._validation import invalid_as_nan
 
 __all__ = [
     "gradient_penalty",
@@ -250,8 +251,9 @@ def wasserstein_distance_1d(
     each of them with ``searchsorted`` (right side, so ties count once) and sum
     :math:`|U - V|` times the gaps. Differentiable with respect to the values (through the
     gaps between sorted values) and the weights. The weights' values are checked (non
-    negative, finite, not all zero) on concrete arrays only, never under ``jax.jit`` or
-    on Dask.
+    negative, finite, not all zero) where they may be read; where they are not (traced, lazy
+    or accelerator arrays, ``check_values="never"``), a negative weight or an all-zero
+    weight vector gives NaN.
 
     References
     ----------
@@ -289,9 +291,15 @@ def wasserstein_distance_1d(
     out, _, (u, v, uw, vw) = promote_floating(
         name, xp, u_values=u_values, v_values=v_values, u_weights=u_weights, v_weights=v_weights
     )
+    ok = None  # unchecked weights: negative or all zero give NaN
     for arg, w in (("u_weights", uw), ("v_weights", vw)):
-        if w is not None and is_concrete(w, xp):
+        if w is None:
+            continue
+        if is_concrete(w, xp):
             _check_weights(name, arg, w, xp)
+        else:
+            w_ok = xp.all(w >= 0) & (xp.sum(w) > 0)
+            ok = w_ok if ok is None else ok & w_ok
     u_sorter = xp.argsort(u)
     v_sorter = xp.argsort(v)
     u_sorted = xp.take(u, u_sorter)
@@ -299,20 +307,25 @@ def wasserstein_distance_1d(
     all_values = xp.sort(xp.concat([u_sorted, v_sorted]))
     deltas = all_values[1:] - all_values[:-1]
     points = all_values[:-1]
-    u_cdf = _cdf(u_sorted, points, u_sorter, uw, xp)
-    v_cdf = _cdf(v_sorted, points, v_sorter, vw, xp)
-    return finish(xp.sum(xp.abs(u_cdf - v_cdf) * deltas), out, xp)
+    u_cdf = _cdf(u_sorted, points, u_sorter, uw, xp, safe=ok is not None)
+    v_cdf = _cdf(v_sorted, points, v_sorter, vw, xp, safe=ok is not None)
+    dist = xp.sum(xp.abs(u_cdf - v_cdf) * deltas)
+    return finish(dist if ok is None else invalid_as_nan(dist, ok, xp), out, xp)
 
 
-def _cdf(sorted_values: Any, points: Any, sorter: Any, w: Any, xp: Any) -> Any:
+def _cdf(sorted_values: Any, points: Any, sorter: Any, w: Any, xp: Any, *, safe: bool) -> Any:
     """The empirical CDF of ``sorted_values`` (weighted by ``w`` in original order) at
-    ``points``: the share of weight at or below each point."""
+    ``points``: the share of weight at or below each point. ``safe``: unchecked weights, a
+    zero total divides by 1 (no 0 / 0 warning; the caller marks the result NaN)."""
     idx = xp.searchsorted(sorted_values, points, side="right")
     n = sorted_values.shape[0]
     if w is None:
         return xp.astype(idx, points.dtype) / n
     cw = xp.cumulative_sum(xp.take(w, sorter), include_initial=True)
-    return xp.take(cw, idx) / cw[-1]
+    total = cw[-1]
+    if safe:
+        total = xp.where(total > 0, total, xp.ones_like(total))
+    return xp.take(cw, idx) / total
 
 
 def _check_weights(name: str, arg: str, w: Any, xp: Any) -> None:

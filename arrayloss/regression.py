@@ -36,6 +36,7 @@ from ._lib._primitives import (
     squared_log1p_diff,
     stop_gradient,
 )
+from ._lib._validation import invalid_as_nan
 
 __all__ = [
     "gaussian_nll_loss",
@@ -540,7 +541,8 @@ def gaussian_nll_loss(
     Notes
     -----
     PyTorch equivalent: ``torch.nn.functional.gaussian_nll_loss``. Negative variances raise
-    ``ValueError`` when the arrays are concrete (not under tracing).
+    ``ValueError`` where the values are checked; where they are not (traced, lazy or
+    accelerator arrays, ``check_values="never"``), a negative variance gives NaN.
 
     Examples
     --------
@@ -561,22 +563,23 @@ def gaussian_nll_loss(
     out, _, (input, target, var_arr) = promote_floating(
         name, xp, input=input, target=target, var=var if hasattr(var, "shape") else None
     )
+    var_ok = None
     if var_arr is None:
         var_arr = create.full(input.shape, float(var), input, xp=xp)
     else:
         var_arr = _gaussian_var_shape(name, var_arr, input, xp)
+        if not is_concrete(var_arr, xp):  # unchecked: a negative variance gives NaN
+            var_ok = var_arr >= 0
         # min < 0, not any(var < 0): one reduction and no mask array; a NaN passes
-        if (
-            is_concrete(var_arr, xp)
-            and math.prod(var_arr.shape)
-            and float(xp.min(stop_gradient(var_arr, xp=xp))) < 0
-        ):
+        elif math.prod(var_arr.shape) and float(xp.min(stop_gradient(var_arr, xp=xp))) < 0:
             raise ValueError(f"{name}: `var` must be non-negative, found a negative entry")
     # Clamp for stability, straight-through for the gradient (torch clamps under no_grad).
     var_arr = floor_straight_through(var_arr, floor=eps, xp=xp)
     loss = 0.5 * (xp.log(var_arr) + (input - target) ** 2 / var_arr)  # in place on NumPy
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
+    if var_ok is not None:
+        loss = invalid_as_nan(loss, var_ok, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
