@@ -22,7 +22,7 @@ from .._lib._compat import backend_name, isdtype
 from .._lib._dtypes import index_dtype
 from .._lib._primitives import log_softmax, take_along_axis, value_range
 from .._lib._reduction import length_reduce
-from .._lib._validation import values_readable
+from .._lib._validation import invalid_as_nan, values_readable
 from ._ctc import ctc_loglik
 
 __all__ = [
@@ -93,7 +93,9 @@ def ctc_loss(
     transforms) the loss runs torch's own forward-backward kernels and corrects their gradient
     to the true one (first-order only there, as torch's own: its kernel has no second
     derivative, and differentiating the gradient again raises a ``RuntimeError`` naming the
-    loss).
+    loss). Where the lengths and labels are not checked (traced, lazy or accelerator arrays,
+    ``check_values="never"``), a sample with an out-of-range length or label, or a blank in
+    its target, gives NaN (torch's own kernel keeps torch's behaviour).
 
     Integer dtypes are required for ``targets`` and the lengths (a ``TypeError`` names the
     argument). On concrete arrays (not under ``jax.jit``/``torch.compile``, never on Dask)
@@ -165,10 +167,13 @@ def ctc_loss(
         # torch's forward-backward kernels (eager torch), the true derivative w.r.t. lp
         loss = native(
             lp, targets, input_lengths, target_lengths, blank=blank,
-            zero_infinity=zero_infinity, reduction=reduction, full=full,
+            zero_infinity=zero_infinity, reduction=reduction, full=bool(full),
         )
         return finish(loss[0] if unbatched and reduction == "none" else loss, out, xp)
-    loss, tl = _generic_ctc(lp, targets, input_lengths, target_lengths, blank, zero_infinity, xp)
+    loss, tl = _generic_ctc(
+        lp, targets, input_lengths, target_lengths, blank, zero_infinity, xp,
+        checked=full is not None,
+    )
     if unbatched and reduction == "none":
         loss = loss[0]
     return finish(length_reduce(loss, tl, reduction, xp=xp), out, xp)
@@ -196,17 +201,20 @@ def _check_shapes(lp: Any, targets: Any, il: Any, tl: Any, blank: int) -> tuple[
 
 def _generic_ctc(
     lp: Any, targets: Any, input_lengths: Any, target_lengths: Any, blank: int,
-    zero_infinity: bool, xp: Any,
+    zero_infinity: bool, xp: Any, *, checked: bool = True,
 ) -> tuple[Any, Any]:
-    """Per-sample losses by the alpha recursion (any library), and the target lengths."""
-    N = lp.shape[1]
+    """Per-sample losses by the alpha recursion (any library), and the target lengths.
+    ``checked=False`` (values not read): a sample with a bad length or label gives NaN."""
+    T, N, C = lp.shape
     idt = index_dtype(xp)  # int32 on JAX without x64 (int64 would warn on every call)
     il = xp.astype(input_lengths, idt)
     tl = xp.astype(target_lengths, idt)
     tg = xp.astype(targets, idt)
+    ok = None
     if tg.ndim == 1:  # concatenated: gather a padded (N, S) view with offsets
         S = tg.shape[0]
         offs = xp.cumulative_sum(tl) - tl
+        ok = None if checked else offs + tl <= S
         idx = offs[:, None] + create.arange(max(S, 1), lp, xp=xp, dtype=idt)[None, :]
         idx = xp.clip(idx, 0, max(S - 1, 0))
         tg = (
@@ -214,6 +222,8 @@ def _generic_ctc(
             if S
             else (create.zeros((N, 1), lp, xp=xp, dtype=idt))
         )
+    if not checked:
+        ok, il, tl, tg = _unchecked_samples(ok, il, tl, tg, T, C, blank, xp)
     S = tg.shape[1]
     L = 2 * S + 1
     s_idx = create.arange(L, lp, xp=xp, dtype=idt)
@@ -232,7 +242,25 @@ def _generic_ctc(
         loss = xp.where(impossible, xp.zeros_like(loss), loss)
     else:
         loss = xp.where(impossible, create.constant(float("inf"), loss, xp=xp), loss)
+    if ok is not None:
+        loss = invalid_as_nan(loss, ok, xp)
     return loss, tl
+
+
+def _unchecked_samples(
+    ok: Any, il: Any, tl: Any, tg: Any, T: int, C: int, blank: int, xp: Any
+) -> tuple[Any, Any, Any, Any]:
+    """Where ``_check_values`` did not run: which samples' lengths and used labels are valid
+    (``ok``, shape (N,)), and lengths and labels made safe to index with (no library raises;
+    the samples they change are NaN-marked)."""
+    S = tg.shape[1]
+    good = (il >= 0) & (il <= T) & (tl >= 0) & (tl <= S)
+    used = create.arange(S, tg, xp=xp, dtype=tg.dtype)[None, :] < tl[:, None]
+    label_ok = (tg >= 0) & (tg < C) & (tg != blank)
+    good = good & xp.all(label_ok | ~used, axis=1)
+    ok = good if ok is None else ok & good
+    tg = xp.where((tg >= 0) & (tg < C), tg, create.constant(blank, tg, xp=xp))
+    return ok, xp.clip(il, 0, T), xp.clip(tl, 0, S), tg
 
 
 def _one_length(v: Any, like: Any, xp: Any) -> Any:
@@ -250,12 +278,15 @@ def _lengths_array(v: Any, arg: str, like: Any, xp: Any) -> Any:
 
 def _check_values(
     targets: Any, input_lengths: Any, target_lengths: Any, T: int, C: int, blank: int, xp: Any
-) -> bool:
+) -> bool | None:
     """Value checks on concrete arrays: lengths in range, labels in [0, C) and not blank.
-    Returns whether every input length was seen to be T (False when not read)."""
+    Returns whether every input length was seen to be T, None when the values are not read
+    (traced, lazy, on an accelerator, ``check_values="never"``)."""
     idt = index_dtype(xp)
     arrays = (targets, input_lengths, target_lengths)
-    if not values_readable(arrays, xp) or input_lengths.shape[0] == 0:
+    if not values_readable(arrays, xp):
+        return None
+    if input_lengths.shape[0] == 0:
         return False
     lo, hi = value_range(input_lengths, xp=xp)
     if lo < 0 or hi > T:
