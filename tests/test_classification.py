@@ -173,6 +173,44 @@ def test_out_of_range_labels_raise_eagerly():
         al.focal_loss(x, np.array([0, -1]))
 
 
+@pytest.mark.needs("jax")
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss", "focal_loss", "poly1_cross_entropy"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"ignore_index": None}, {"ignore_index": 1}, {"weight": True}, {"label_smoothing": 0.3}],
+)
+def test_unchecked_bad_labels_give_nan_exactly_there_under_jit(loss, kwargs):
+    """Under jax.jit the labels are not read: an out-of-range label (3 of 3 classes, -1,
+    -100 when not the ignore_index) makes its own loss NaN, an ignored one none, the other
+    losses and every gradient of a valid batch are those of the eager call."""
+    import jax
+    import jax.numpy as jnp
+
+    if loss != "cross_entropy" and "label_smoothing" in kwargs:
+        pytest.skip("label_smoothing is cross_entropy's")
+    f = getattr(al, loss)
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((5, 3)))
+    kwargs = dict(kwargs)
+    if kwargs.pop("weight", False):
+        kwargs["weight"] = jnp.asarray([0.2, 1.0, 3.0])
+    ignore = kwargs.get("ignore_index", -100)
+    t = jnp.asarray([0, 3, 2, -1 if ignore is None else -100, 1])
+    jf = jax.jit(lambda x, t, r: f(x, t, reduction=r, **kwargs), static_argnums=2)
+    per = np.asarray(jf(x, t, "none"))
+    # -100 is out of range unless it is the ignore_index; with ignore_index=1 label 1 is kept out
+    np.testing.assert_array_equal(np.isnan(per), [False, True, False, ignore != -100, False])
+    assert ignore != 1 or per[4] == 0
+    keep = np.array([0, 2])
+    eager = np.asarray(f(x[keep], t[keep], reduction="none", **kwargs))
+    np.testing.assert_allclose(per[keep], eager, rtol=1e-12)
+    assert np.isnan(float(jf(x, t, "mean"))) and np.isnan(float(jf(x, t, "sum")))
+    good = jnp.asarray([0, 1, 2, 2, 0])
+    g_jit = jax.grad(lambda x: jf(x, good, "mean"))(x)
+    g_eager = jax.grad(lambda x: f(x, good, **kwargs))(x)
+    np.testing.assert_allclose(np.asarray(g_jit), np.asarray(g_eager), rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
 @pytest.mark.parametrize(
     "bad, kwargs",

@@ -72,6 +72,27 @@ def test_chunk_size_does_not_change_the_result(chunk):
     torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk", [8, None], ids=["chunks_of_8", "unchunked_small"])
+@pytest.mark.parametrize("weight", [False, True], ids=["", "weight"])
+def test_unchecked_bad_labels_give_nan_exactly_there(chunk, weight):
+    """Labels not read (``check_values="never"``, as under a trace or on an accelerator):
+    an out-of-range label makes its own row's loss NaN (and mean and sum NaN), never a
+    plausible number; ignored rows and the other rows keep their checked values."""
+    x, w, b, t, cw = _data()
+    kw = {"linear_bias": b, "weight": cw if weight else None, "chunk_size": chunk}
+    want = np.asarray(al.linear_cross_entropy(x, w, t, reduction="none", **kw))
+    bad = t.copy()
+    bad[[3, 20]] = [29, -1]
+    with al.options(check_values="never"):
+        got = np.asarray(al.linear_cross_entropy(x, w, bad, reduction="none", **kw))
+        means = [al.linear_cross_entropy(x, w, bad, reduction=r, **kw) for r in ("mean", "sum")]
+    is_bad = np.zeros(len(t), dtype=bool)
+    is_bad[[3, 20]] = True
+    np.testing.assert_array_equal(np.isnan(got), is_bad)
+    np.testing.assert_allclose(got[~is_bad], want[~is_bad], rtol=1e-12)
+    assert all(np.isnan(float(m)) for m in means)
+
+
 @pytest.mark.parametrize("n", [262, 263], ids=["unchunked", "default_chunks"])
 def test_default_paths_either_side_of_the_small_problem_limit(n):
     # 262 x 1000 logits is under the 2**18 limit (one cross_entropy of the logits), 263 x 1000

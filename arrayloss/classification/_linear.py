@@ -27,7 +27,14 @@ from .._lib._custom_grad import custom_gradient
 from .._lib._dtypes import index_dtype
 from .._lib._plans import Delegate, delegate
 from .._lib._primitives import matmul_into, native_checks_labels
-from .._lib._validation import all_concrete, may_be_differentiated, shape_str
+from .._lib._validation import (
+    all_concrete,
+    invalid_as_nan,
+    is_concrete,
+    labels_in_range,
+    may_be_differentiated,
+    shape_str,
+)
 from ._linear_passes import Passes
 from ._softmax import cross_entropy
 
@@ -146,6 +153,9 @@ def linear_cross_entropy(
     second derivative is autodiff's through the hand-written backward pass, and equals
     torch's double backward of the unchunked formula. On JAX the chunk loop is a
     ``lax.scan``, so the function jits. float16/bfloat16 are computed in float32.
+    Where the labels are not checked (traced, lazy or accelerator arrays,
+    ``check_values="never"``), an out-of-range label gives NaN (its row's loss, and so
+    ``mean`` and ``sum``).
 
     Class-probability targets (which torch takes on its unchunked reference path only) are
     chunked like indices: :math:`\ell_n = -\sum_c w_c \tilde q_{nc} \log p_{nc}` with
@@ -211,8 +221,12 @@ def linear_cross_entropy(
         native = native_loss(_NAME, xp)
     # torch's kernel checks the labels itself on CPU: arrayloss's check only if it raises
     defer = native is not None and not o.probs and native_checks_labels(_NAME, target, xp)
+    unchecked = False  # labels not read (traced, lazy, accelerator, check_values="never")
     if not o.probs and not defer:
-        check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=o.ignore_index)
+        unchecked = not (
+            check_labels_in_range(_NAME, "target", target, n_cls, xp, ignore_index=o.ignore_index)
+            or is_concrete(target, xp)
+        )
     # probabilities are promoted with the floating arrays (None: not floating, left alone)
     out_dtype, _, (x, w, b, cw, tp) = promote_floating(
         _NAME,
@@ -240,7 +254,12 @@ def linear_cross_entropy(
         result = _direct(x, w, b, t, cw, o, reduction, xp, None if given_xp is None else xp)
     else:
         chunk = chunk_size or max(_MIN_CHUNK_ROWS, _CHUNK_ELEMENTS // max(n_cls, 1))
+        ok = labels_in_range(t, n_cls, xp, ignore_index=o.ignore_index) if unchecked else None
+        if ok is not None:  # a bad label is ignored in the chunks, then its loss made NaN
+            t = xp.where(ok, t, xp.full_like(t, o.ignore_index))
         result = _chunked(x, w, b, t, cw, o, reduction, chunk, xp)
+        if ok is not None:
+            result = invalid_as_nan(result, ok if reduction == "none" else xp.all(ok), xp)
     if reduction == "none":
         result = xp.reshape(result, out_shape)
     return finish(result, out_dtype, xp)

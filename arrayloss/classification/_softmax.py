@@ -30,7 +30,14 @@ from .._lib._primitives import (
     sum_ratio,
     take_along_axis,
 )
-from .._lib._validation import check_ignore_index, class_axis, shape_str
+from .._lib._validation import (
+    check_ignore_index,
+    class_axis,
+    invalid_as_nan,
+    is_concrete,
+    labels_in_range,
+    shape_str,
+)
 
 __all__ = ["cross_entropy", "focal_loss", "nll_loss", "poly1_cross_entropy"]
 
@@ -69,13 +76,15 @@ def _check_target(
     probs: bool,
     ignore_index: Any,
     check_labels: bool = True,
-) -> tuple[bool, bool]:
-    """Validate ``target``. Returns ``(probabilities, all_valid)``: True for class
+) -> tuple[bool, bool, bool]:
+    """Validate ``target``. Returns ``(probabilities, all_valid, unchecked)``: True for class
     probabilities (floating), False for indices; ``all_valid`` when every index was seen to
     lie in [0, C) and ``ignore_index`` is not a class, so no target is ignored and the
     loss may skip its ignore mask (False whenever the labels were not read: traced, lazy,
     or ``check_labels=False`` because the native kernel checks them); always True with
-    ``ignore_index=None``, which ignores no target."""
+    ``ignore_index=None``, which ignores no target. ``unchecked``: the labels could not be
+    read (traced, lazy, accelerator, ``check_values="never"``), so ``_pick`` NaN-marks the
+    out-of-range ones."""
     if probs and isdtype(target.dtype, "real floating", xp):
         if tuple(target.shape) != tuple(input.shape):
             raise ValueError(
@@ -83,7 +92,7 @@ def _check_target(
                 f"the input's shape {shape_str(input.shape)}, got {shape_str(target.shape)}; "
                 f"class indices need an integer dtype"
             )
-        return True, False
+        return True, False, False
     check_index_target(loss, "target", target, xp)
     shape = tuple(input.shape)
     want = shape[:cax] + shape[cax + 1 :]
@@ -94,10 +103,13 @@ def _check_target(
             f"got {shape_str(target.shape)}"
         )
     if not check_labels:
-        return False, ignore_index is None
+        return False, ignore_index is None, False
     num_classes = input.shape[cax]
     in_range = _check_labels(loss, target, num_classes, ignore_index, xp)
-    return False, ignore_index is None or (in_range and not 0 <= ignore_index < num_classes)
+    # only a call whose labels failed the fast check asks whether they were read at all
+    unchecked = not in_range and not is_concrete(target, xp)
+    all_valid = ignore_index is None or (in_range and not 0 <= ignore_index < num_classes)
+    return False, all_valid, unchecked
 
 
 def _check_labels(
@@ -140,28 +152,46 @@ def _class_view(w: Any, ndim: int, cax: int, xp: Any) -> Any:
 
 
 def _pick(
-    logp: Any, target: Any, cax: int, ignore_index: int | None, xp: Any, all_valid: bool = False
+    logp: Any,
+    target: Any,
+    cax: int,
+    ignore_index: int | None,
+    xp: Any,
+    all_valid: bool = False,
+    unchecked: bool = False,
 ) -> tuple[Any, Any, Any]:
     """``logp`` at the target class, the validity mask, and the gather-safe target.
 
     Ignored positions gather class 0 (any valid index) and are masked by the caller with
     ``where``, so neither their value nor their gradient reaches the result. With
-    ``all_valid`` (no target is ignored, see ``_check_target``) the mask is None.
+    ``all_valid`` (no target is ignored, see ``_check_target``) the mask is None. With
+    ``unchecked`` (labels not read), an out-of-range label gathers class 0 too and its
+    picked value is NaN, so its loss and any mean or sum over it are NaN.
     """
     if all_valid or ignore_index is None:
-        valid, safe = None, target
+        valid = None
     elif _representable(ignore_index, target, xp):
         valid = target != ignore_index
     else:
         valid = create.ones(target.shape, target, xp=xp, dtype=xp.bool)
-    if valid is not None:
-        safe = xp.where(valid, target, xp.zeros_like(target))
+    ok = None
+    if unchecked:
+        ii = ignore_index
+        if ii is not None and not _representable(ii, target, xp):
+            ii = None
+        ok = labels_in_range(target, logp.shape[cax], xp, ignore_index=ii)
+    keep = valid if ok is None else (ok if valid is None else valid & ok)
+    safe = target if keep is None else xp.where(keep, target, xp.zeros_like(target))
     index_dtype = _index_dtype(xp)
     if safe.dtype != index_dtype:
         # gathers take the library's indexing dtype (torch: int64 only); target-sized cast
         safe = xp.astype(safe, index_dtype)
-    picked = take_along_axis(logp, xp.expand_dims(safe, axis=cax), axis=cax, xp=xp)
-    return xp.squeeze(picked, axis=cax), valid, safe
+    picked = xp.squeeze(
+        take_along_axis(logp, xp.expand_dims(safe, axis=cax), axis=cax, xp=xp), axis=cax
+    )
+    if ok is not None:
+        picked = invalid_as_nan(picked, ok, xp)
+    return picked, valid, safe
 
 
 def _target_weight(weight: Any, safe: Any, valid: Any, dtype: Any, xp: Any) -> Any:
@@ -202,6 +232,7 @@ class _Checked(NamedTuple):
     label_smoothing: float
     probs: bool
     all_valid: bool
+    unchecked: bool
     native: Any
     defer: bool
 
@@ -241,7 +272,7 @@ def _check_call(
         and ignore_index is not None
         and native_checks_labels(name, target, xp)
     )
-    is_probs, all_valid = _check_target(
+    is_probs, all_valid, unchecked = _check_target(
         name, input, target, cax, xp, probs=probs, ignore_index=ignore_index, check_labels=not defer
     )
     if is_probs:
@@ -252,7 +283,7 @@ def _check_call(
         out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
     return _Checked(
         xp, out, input, target, weight, cax, num_classes, ignore_index, ls, is_probs, all_valid,
-        native, defer,
+        unchecked, native, defer,
     )
 
 
@@ -353,9 +384,10 @@ def cross_entropy(
     -----
     Computed as ``log_softmax`` (max-shifted log-sum-exp, finite for logits of any size)
     and a gather of the target class, never ``log(softmax)``, and without a one-hot array.
-    Labels out of range raise ``ValueError`` on concrete arrays (not under ``jax.jit`` or
-    on lazy Dask). When every target is ignored, ``mean`` is ``nan`` (0/0), as in torch.
-    On torch the whole loss runs as ``torch.nn.functional.cross_entropy``.
+    Labels out of range raise ``ValueError`` on host arrays. Where the labels are not
+    checked (traced, lazy or accelerator arrays, ``check_values="never"``), an out-of-range
+    label gives NaN at its position. When every target is ignored, ``mean`` is ``nan``
+    (0/0), as in torch. On torch the whole loss runs as ``torch.nn.functional.cross_entropy``.
 
     PyTorch equivalent: ``torch.nn.functional.cross_entropy`` (same arguments and results;
     torch accepts only int64 class indices, arrayloss any integer dtype).
@@ -387,7 +419,9 @@ def cross_entropy(
         # log p at the target = x_t - logsumexp(x): the (N, C) log-probabilities are never
         # materialised (XLA on CPU does not fuse a gather into its producer)
         lse = logsumexp(input, axis=cax, xp=xp)
-        x_t, valid, safe = _pick(input, target, cax, c.ignore_index, xp, c.all_valid)
+        x_t, valid, safe = _pick(
+            input, target, cax, c.ignore_index, xp, c.all_valid, c.unchecked
+        )
         w_t = _target_weight(c.weight, safe, valid, x_t.dtype, xp)
         loss = lse - x_t if w_t is None else -w_t * (x_t - lse)
         return finish(_weighted_mean_reduce(loss, w_t, reduction, xp), c.out, xp)
@@ -400,7 +434,9 @@ def cross_entropy(
         loss = -xp.sum(q * logp, axis=cax)
         return finish(reduce(loss, reduction, xp=xp), c.out, xp)
 
-    picked, valid, safe = _pick(logp, target, cax, c.ignore_index, xp, c.all_valid)
+    picked, valid, safe = _pick(
+        logp, target, cax, c.ignore_index, xp, c.all_valid, c.unchecked
+    )
     loss, w_t = _nll_of_picked(picked, valid, safe, c)
     if ls > 0:
         lw = logp if c.weight is None else logp * _class_view(c.weight, input.ndim, cax, xp)
@@ -463,8 +499,8 @@ def nll_loss(
     Notes
     -----
     A gather of the target class, no one-hot array. When every target is ignored, ``mean``
-    is ``nan`` (0/0), as in torch. Labels out of range raise ``ValueError`` on concrete
-    arrays.
+    is ``nan`` (0/0), as in torch. Labels out of range raise ``ValueError`` or give NaN
+    where they are not checked, as in :func:`cross_entropy`.
 
     PyTorch equivalent: ``torch.nn.functional.nll_loss`` (int64 targets only there).
 
@@ -481,7 +517,9 @@ def nll_loss(
     )
     if c.native is not None:
         return _hand_over(name, c, reduction=reduction)
-    picked, valid, safe = _pick(c.input, c.target, c.cax, c.ignore_index, c.xp, c.all_valid)
+    picked, valid, safe = _pick(
+        c.input, c.target, c.cax, c.ignore_index, c.xp, c.all_valid, c.unchecked
+    )
     loss, w_t = _nll_of_picked(picked, valid, safe, c)
     return finish(_weighted_mean_reduce(loss, w_t, reduction, c.xp), c.out, c.xp)
 
@@ -549,7 +587,8 @@ def focal_loss(
     -----
     :math:`\log p` comes from ``log_softmax`` and :math:`1 - p = -\mathrm{expm1}(\log p)`
     keeps full precision when :math:`p \to 1`, so logits of :math:`\pm 10^4` stay finite.
-    Every target ignored gives ``nan`` for ``mean`` (0/0), as :func:`cross_entropy`.
+    Every target ignored gives ``nan`` for ``mean`` (0/0), and an out-of-range label that
+    is not checked (traced, lazy, accelerator) gives NaN, as in :func:`cross_entropy`.
 
     References
     ----------
@@ -578,7 +617,7 @@ def focal_loss(
         _check_class_weight(name, alpha_arr, num_classes, xp, arg="alpha")
     elif alpha is not None:
         alpha = check_real_scalar(name, "alpha", alpha)
-    _, all_valid = _check_target(
+    _, all_valid, unchecked = _check_target(
         name, input, target, cax, xp, probs=False, ignore_index=ignore_index
     )
     out, _, (input, weight, alpha_arr) = promote_floating(
@@ -586,7 +625,7 @@ def focal_loss(
     )
 
     logp = log_softmax(input, axis=cax, xp=xp)
-    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp, all_valid)
+    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp, all_valid, unchecked)
     w_t = _target_weight(weight, safe, valid, picked.dtype, xp)
     # 1 - p = -expm1(log p): exact as p -> 1, where 1 - exp(log p) cancels.
     loss = -((-xp.expm1(picked)) ** gamma) * picked
@@ -649,6 +688,8 @@ def poly1_cross_entropy(
     Notes
     -----
     :math:`1 - p_t = -\mathrm{expm1}(\log p_t)` keeps precision as :math:`p_t \to 1`.
+    An out-of-range label that is not checked (traced, lazy, accelerator) gives NaN, as in
+    :func:`cross_entropy`.
 
     References
     ----------
@@ -670,7 +711,7 @@ def poly1_cross_entropy(
     check_floating(name, "input", input, xp)
     cax = class_axis(name, input, axis)
     _check_class_weight(name, weight, input.shape[cax], xp)
-    probs, all_valid = _check_target(
+    probs, all_valid, unchecked = _check_target(
         name, input, target, cax, xp, probs=True, ignore_index=ignore_index
     )
     if probs:
@@ -687,7 +728,7 @@ def poly1_cross_entropy(
 
     out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
     logp = log_softmax(input, axis=cax, xp=xp)
-    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp, all_valid)
+    picked, valid, safe = _pick(logp, target, cax, ignore_index, xp, all_valid, unchecked)
     w_t = _target_weight(weight, safe, valid, picked.dtype, xp)
     # 1 - p_t = -expm1(log p_t): exact as p_t -> 1.
     loss = -picked - epsilon * xp.expm1(picked)
