@@ -544,3 +544,32 @@ def test_dice_combinations_match_monai(backend, combo, opts):
         warnings.simplefilter("ignore", UserWarning)
         b = loss(xt, y_monai)
     torch.testing.assert_close(a, b.double(), rtol=2e-6, atol=1e-7)
+
+
+# -- values the checks cannot read -----------------------------------------------------------
+
+
+def test_unchecked_bad_label_marks_only_its_sample():
+    """Where the label check does not run, an out-of-range label makes its sample's losses
+    NaN (every loss where the batch is pooled), and the other samples keep their values; an
+    unchecked negative class weight makes its class NaN."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 3, 4, 4))
+    y = rng.integers(0, 3, size=(3, 4, 4))
+    bad = y.copy()
+    bad[1, 0, 0] = 3
+    for fn, kw in [
+        (al.dice_loss, {}),
+        (al.generalized_dice_loss, {}),
+        (al.lovasz_softmax_loss, {"per_image": True}),
+    ]:
+        want = np.asarray(fn(x, y, reduction="none", **kw))
+        with al.options(check_values="never"):
+            got = np.asarray(fn(x, bad, reduction="none", **kw))
+        assert np.isnan(got[1]).all(), fn.__name__
+        np.testing.assert_array_equal(got[[0, 2]], want[[0, 2]], err_msg=fn.__name__)
+    with al.options(check_values="never"):
+        pooled = np.asarray(al.dice_loss(x, bad, reduction="none", batch=True))
+        got = np.asarray(al.dice_loss(x, y, weight=np.array([1.0, -1.0, 1.0]), reduction="none"))
+    assert np.isnan(pooled).all()
+    assert np.isnan(got[:, 1]).all() and np.isfinite(got[:, [0, 2]]).all()

@@ -320,3 +320,33 @@ def test_ctc_torch_kernel_path_is_first_order():
         torch.autograd.grad((g * g).sum(), lp)
     with pytest.raises(RuntimeError):  # torch's own kernel
         torch.autograd.grad((g_ref * g_ref).sum(), lp)
+
+
+def test_ctc_unchecked_bad_values_mark_only_their_sample():
+    """Where the values are not read (the generic path, ``check_values="never"``), a sample
+    with an out-of-range length or label, or a blank in its target, is NaN; the others keep
+    their values."""
+    import arrayloss
+
+    lp = np.log(np.random.default_rng(0).dirichlet(np.ones(5), size=(6, 3)))
+    tg = np.array([[1, 2, 3], [1, 2, 2], [4, 1, 3]])
+    il, tl = np.array([6, 6, 5]), np.array([3, 2, 3])
+    want = ctc_loss(lp, tg, il, tl, reduction="none")
+    bad_tg = tg.copy()
+    bad_tg[1, 1] = 7
+    blank_tg = tg.copy()
+    blank_tg[1, 0] = 0
+    cases = [
+        (tg, np.array([6, 9, 5]), tl),
+        (tg, il, np.array([3, 4, 3])),
+        (tg, il, np.array([3, -1, 3])),
+        (bad_tg, il, tl),
+        (blank_tg, il, tl),
+    ]
+    with arrayloss.options(check_values="never"):
+        for t, i, n in cases:
+            got = ctc_loss(lp, t, i, n, reduction="none")
+            assert np.isnan(got[1]), (t, i, n, got)
+            np.testing.assert_array_equal(got[[0, 2]], want[[0, 2]])
+        flat = ctc_loss(lp, tg.reshape(-1), il, np.array([3, 3, 4]), reduction="none")
+    assert np.isnan(flat[2]) and not np.isnan(flat[:2]).any()
