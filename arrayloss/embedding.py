@@ -36,7 +36,7 @@ from ._lib._distance import normalize, pairwise_distance
 from ._lib._dtypes import index_dtype
 from ._lib._plans import Delegate, delegate
 from ._lib._primitives import all_signs, stop_gradient, take_along_axis
-from ._lib._validation import shape_str
+from ._lib._validation import invalid_as_nan, shape_str
 
 __all__ = [
     "contrastive_loss",
@@ -56,14 +56,21 @@ def _clamp_min0(z: Any, xp: Any) -> Any:
     return xp.where(z < 0, xp.zeros_like(z), z)
 
 
-def _check_signs(loss: str, target: Any, xp: Any) -> None:
-    """``target`` must hold -1 or 1 (checked on concrete arrays only)."""
-    if not is_concrete(target, xp):
-        return
-    ok = all_signs(target, xp=xp)
+def _check_signs(loss: str, target: Any, xp: Any) -> bool:
+    """``target`` must hold -1 or 1 (checked on concrete arrays only). Returns whether the
+    values were read (False: ``_signs_as_nan`` marks the bad ones)."""
+    ok = all_signs(target, xp=xp) if is_concrete(target, xp) else None
     # A concrete target closed over by a jitted function still yields a traced result.
-    if is_concrete(ok, xp) and not bool(ok):
+    if ok is None or not is_concrete(ok, xp):
+        return False
+    if not bool(ok):
         _raise_signs(loss, target, xp)
+    return True
+
+
+def _signs_as_nan(loss: Any, target: Any, xp: Any) -> Any:
+    """``loss`` with NaN where an unchecked ``target`` holds neither -1 nor 1."""
+    return invalid_as_nan(loss, (target == 1) | (target == -1), xp)
 
 
 def _raise_signs(loss: str, target: Any, xp: Any) -> None:
@@ -75,19 +82,21 @@ def _raise_signs(loss: str, target: Any, xp: Any) -> None:
     raise ValueError(f"{loss}: `target` must hold only -1 and 1, found {example}")
 
 
-def _check_binary(loss: str, target: Any, xp: Any) -> None:
-    """``target`` must hold 0 or 1 (checked on concrete arrays only)."""
-    if not is_concrete(target, xp) or target.dtype == xp.bool:
-        return
-    ok = (target == 0) | (target == 1)
+def _check_binary(loss: str, target: Any, xp: Any) -> bool:
+    """``target`` must hold 0 or 1 (checked on concrete arrays only). Returns whether the
+    values are known to be valid (False: the caller NaN-marks the bad ones)."""
+    if target.dtype == xp.bool:
+        return True
+    ok = (target == 0) | (target == 1) if is_concrete(target, xp) else None
     # A concrete target closed over by a jitted function still yields a traced mask.
-    if not is_concrete(ok, xp):
-        return
+    if ok is None or not is_concrete(ok, xp):
+        return False
     if not bool(xp.all(ok)):
         bad = xp.where(ok, xp.zeros_like(target), target)
         lo, hi = xp.min(bad), xp.max(bad)
         example = float(lo) if bool(lo != 0) else float(hi)
         raise ValueError(f"{loss}: `target` must hold only 0 and 1, found {example}")
+    return True
 
 
 def _check_target_is_real(loss: str, target: Any, xp: Any) -> None:
@@ -169,7 +178,8 @@ def margin_ranking_loss(
     Notes
     -----
     Unlike torch, shapes must match exactly (no broadcasting) and targets outside
-    {-1, 1} raise a ``ValueError`` (checked on eager arrays only; torch uses them as given).
+    {-1, 1} raise a ``ValueError`` on host arrays (torch uses them as given); where they are
+    not checked (traced, lazy or accelerator arrays, ``check_values="never"``) they give NaN.
 
     PyTorch equivalent: ``torch.nn.functional.margin_ranking_loss``.
 
@@ -189,7 +199,7 @@ def margin_ranking_loss(
     _check_target_is_real(name, target, xp)
     check_same_shape(name, "input1", input1, "input2", input2)
     check_same_shape(name, "input1", input1, "target", target)
-    _check_signs(name, target, xp)
+    checked = _check_signs(name, target, xp)
     out, _, (input1, input2, target) = promote_floating(
         name, xp, input1=input1, input2=input2, target=target
     )
@@ -198,6 +208,8 @@ def margin_ranking_loss(
         used = (input1, input2, target)
         return delegate(native, used, opts, out=out, xp=xp, check=_signs_check(name, xp))
     loss = _clamp_min0(-target * (input1 - input2) + margin, xp)
+    if not checked:  # the check did not run: a bad label shows as NaN
+        loss = _signs_as_nan(loss, target, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
@@ -240,7 +252,8 @@ def hinge_embedding_loss(
     Notes
     -----
     Unlike torch, shapes must match (no broadcasting) and targets outside {-1, 1} raise a
-    ``ValueError`` on eager arrays (torch adds both terms for any other value).
+    ``ValueError`` on host arrays (torch adds both terms for any other value), and give NaN
+    where they are not checked, as in :func:`margin_ranking_loss`.
 
     PyTorch equivalent: ``torch.nn.functional.hinge_embedding_loss``.
 
@@ -258,15 +271,17 @@ def hinge_embedding_loss(
     _check_target_is_real(name, target, xp)
     check_same_shape(name, "input", input, "target", target)
     out, _, (input, target) = promote_floating(name, xp, input=input, target=target)
-    _check_signs(name, target, xp)
+    checked = _check_signs(name, target, xp)
     if (native := native_loss(name, xp)) is not None:
         opts = {"margin": margin, "reduction": reduction}
         return delegate(native, (input, target), opts, out=out, xp=xp, check=_signs_check(name, xp))
     zero = xp.zeros_like(input)
-    # torch's formula, term by term (so a traced non-{-1, 1} label behaves as in torch).
+    # torch's formula, term by term
     loss = xp.where(target != 1, _clamp_min0(margin - input, xp), zero) + xp.where(
         target != -1, input, zero
     )
+    if not checked:  # the check did not run: a bad label shows as NaN
+        loss = _signs_as_nan(loss, target, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
@@ -314,7 +329,7 @@ def cosine_embedding_loss(
     -----
     :math:`\epsilon = 10^{-12}` is added to each squared norm, as torch does: a zero embedding
     has cosine 0 and a finite gradient. Targets outside {-1, 1} raise a ``ValueError`` on
-    eager arrays (torch gives them a loss of 0).
+    host arrays (torch gives them a loss of 0), NaN where they are not checked.
 
     PyTorch equivalent: ``torch.nn.functional.cosine_embedding_loss``.
 
@@ -340,7 +355,7 @@ def cosine_embedding_loss(
             f"{name}: `target` must have shape {shape_str(want)} for inputs of shape "
             f"{shape_str(input1.shape)}, got {shape_str(target.shape)}"
         )
-    _check_signs(name, target, xp)
+    checked = _check_signs(name, target, xp)
     out, _, (input1, input2, target) = promote_floating(
         name, xp, input1=input1, input2=input2, target=target
     )
@@ -357,6 +372,8 @@ def cosine_embedding_loss(
     loss = xp.where(target == 1, 1 - cos, zero) + xp.where(
         target == -1, _clamp_min0(cos - margin, xp), zero
     )
+    if not checked:  # the check did not run: a bad label shows as NaN
+        loss = _signs_as_nan(loss, target, xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
@@ -625,7 +642,8 @@ def contrastive_loss(
     **Label convention**: ``target = 1`` means *similar* (the convention of TensorFlow
     Addons' ``contrastive_loss`` and of most modern code). Hadsell et al. write the label the
     other way round (:math:`Y = 0` similar): their :math:`Y` is ``1 - target``. The ½ factors
-    are the paper's. Targets outside {0, 1} raise a ``ValueError`` on eager arrays.
+    are the paper's. Targets outside {0, 1} raise a ``ValueError`` on host arrays, NaN
+    where they are not checked.
 
     :math:`\epsilon` keeps :math:`D > 0` for identical embeddings, so the gradient is finite.
     PyTorch has no equivalent.
@@ -660,13 +678,15 @@ def contrastive_loss(
             f"{name}: `target` must have shape {shape_str(want)} for inputs of shape "
             f"{shape_str(input1.shape)}, got {shape_str(target.shape)}"
         )
-    _check_binary(name, target, xp)
+    checked = _check_binary(name, target, xp)
     out, _, (input1, input2, target) = promote_floating(
         name, xp, input1=input1, input2=input2, target=target
     )
     d = pairwise_distance(input1, input2, eps=eps, xp=xp)
     hinge = _clamp_min0(margin - d, xp)
     loss = 0.5 * (target * d**2 + (1 - target) * hinge**2)
+    if not checked:
+        loss = invalid_as_nan(loss, (target == 0) | (target == 1), xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 

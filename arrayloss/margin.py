@@ -50,7 +50,7 @@ from ._lib._primitives import (
     value_range,
 )
 from ._lib._scan import cond
-from ._lib._validation import shape_str
+from ._lib._validation import invalid_as_nan, labels_in_range, shape_str
 
 __all__ = [
     "categorical_hinge_loss",
@@ -317,8 +317,9 @@ def multi_margin_loss(
     -----
     The sum is divided by the number of classes :math:`C`, as in torch. The hinge is
     ``where(z > 0, z, 0)``: its gradient at :math:`z = 0` is 0, as in torch's kernel.
-    Labels out of range raise ``ValueError`` on concrete (eager) arrays; under ``jax.jit``
-    or on lazy Dask arrays they are not checked.
+    Labels out of range raise ``ValueError`` on host arrays. Where the labels are not
+    checked (traced, lazy or accelerator arrays, ``check_values="never"``), an out-of-range
+    label gives NaN.
 
     PyTorch equivalent: ``torch.nn.functional.multi_margin_loss`` (which accepts only int64
     targets; arrayloss accepts any integer dtype).
@@ -362,8 +363,10 @@ def multi_margin_loss(
     # torch's kernel checks the labels (and returns garbage for N = 0: not delegated)
     native = native_loss(name, xp) if n and num_classes else None
     defer = native is not None and native_checks_labels(name, target, xp)
-    if not defer:
-        check_labels_in_range(name, "target", target, num_classes, xp)
+    # labels not read (traced, lazy, accelerator, check_values="never"): NaN-marked below
+    unchecked = not defer and not (
+        check_labels_in_range(name, "target", target, num_classes, xp) or is_concrete(target, xp)
+    )
     out, _, (input, weight) = promote_floating(name, xp, input=input, weight=weight)
     if native is not None:
 
@@ -392,6 +395,9 @@ def multi_margin_loss(
         w = xp.reshape(weight, (1, num_classes))
         loss = loss * xp.sum(xp.where(is_true, w, xp.zeros_like(w)), axis=1)
     loss = xp.reshape(loss, tuple(target.shape))
+    if unchecked:
+        # an out-of-range label matches no class: its loss would look like a real one
+        loss = invalid_as_nan(loss, labels_in_range(target, num_classes, xp), xp)
     return finish(reduce(loss, reduction, xp=xp), out, xp)
 
 
@@ -418,16 +424,20 @@ def _multilabel_rows(x: Any, t: Any, first_end: Any, num_classes: int, xp: Any) 
     return xp.sum(_positive_part(z, xp) * pair_weight, axis=(1, 2)) / num_classes
 
 
-def _check_label_lists(loss: str, target: Any, num_classes: int, xp: Any) -> None:
-    """multilabel_margin_loss's targets lie in [-1, C) (checked on concrete arrays)."""
-    if not is_concrete(target, xp) or math.prod(target.shape) == 0:
-        return
+def _check_label_lists(loss: str, target: Any, num_classes: int, xp: Any) -> bool:
+    """multilabel_margin_loss's targets lie in [-1, C) (checked on concrete arrays).
+    Returns False where the values could not be read (see ``is_concrete``)."""
+    if not is_concrete(target, xp):
+        return False
+    if math.prod(target.shape) == 0:
+        return True
     lo, hi = value_range(target, xp=xp)
     if lo < -1 or hi >= num_classes:
         raise ValueError(
             f"{loss}: `target` holds class indices that must lie in "
             f"[-1, {num_classes - 1}] (-1 ends each list), found {lo if lo < -1 else hi}"
         )
+    return True
 
 
 @register(
@@ -479,7 +489,8 @@ def multilabel_margin_loss(
     :math:`\le J`: :math:`O(N J C)` work, as torch's kernel); traced, every position may
     hold a target (:math:`O(N C^2)` work). Rows go in chunks of about :math:`2^{22}`
     pairwise terms, so memory stays bounded either way. A class listed twice counts twice,
-    as in torch.
+    as in torch. Where the labels are not checked (traced, lazy or accelerator arrays,
+    ``check_values="never"``), a row with a value outside [-1, C) gives NaN.
 
     PyTorch equivalent: ``torch.nn.functional.multilabel_margin_loss`` (int64 targets only;
     arrayloss accepts any integer dtype).
@@ -506,8 +517,7 @@ def multilabel_margin_loss(
     # torch's kernel checks the labels (and returns garbage for N = 0: not delegated)
     native = native_loss(name, xp) if n and num_classes else None
     defer = native is not None and native_checks_labels(name, target, xp)
-    if not defer:
-        _check_label_lists(name, target, num_classes, xp)
+    unchecked = not defer and not _check_label_lists(name, target, num_classes, xp)
     out, _, (input,) = promote_floating(name, xp, input=input)
     if native is not None:
 
@@ -521,6 +531,13 @@ def multilabel_margin_loss(
 
     x = xp.reshape(input, (n, num_classes))
     t = xp.reshape(target, (n, num_classes))
+    row_ok = None
+    if unchecked:
+        # values not read: a bad one gathers class 0 (never -1, so the lists keep their
+        # ends) and its row's loss is NaN
+        elem_ok = (t >= -1) & (t < num_classes)
+        row_ok = xp.all(elem_ok, axis=1)
+        t = xp.where(elem_ok, t, xp.zeros_like(t))
     # The first -1 of each row (num_classes if none): positions j before it are targets.
     pos = create.arange(num_classes, t, xp=xp, dtype=t.dtype)
     first_end = xp.min(xp.where(t == -1, pos, xp.full_like(t, num_classes)), axis=1, keepdims=True)
@@ -546,6 +563,8 @@ def multilabel_margin_loss(
         pad=(0.0, -1, 0),
         xp=xp,
     )
+    if row_ok is not None:
+        loss = invalid_as_nan(loss, row_ok, xp)
     if input.ndim < 2:
         loss = xp.reshape(loss, ())
     return finish(reduce(loss, reduction, xp=xp), out, xp)

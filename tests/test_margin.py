@@ -266,7 +266,7 @@ def test_multilabel_margin_chunked_under_jit():
 @pytest.mark.needs("jax")
 def test_label_checks_skipped_not_crashed_under_jit():
     """Out-of-range labels raise eagerly; under jax.jit the check is skipped (no host read)
-    and the loss still returns a finite value."""
+    and the bad sample's loss is NaN, the others' unchanged (never a plausible number)."""
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
 
@@ -274,8 +274,18 @@ def test_label_checks_skipped_not_crashed_under_jit():
     bad = jnp.asarray([0, 7], dtype=jnp.int32)
     with pytest.raises(ValueError, match=r"^multi_margin_loss: `target`"):
         al.multi_margin_loss(x, bad)
-    assert np.isfinite(float(jax.jit(al.multi_margin_loss)(x, bad)))
+    assert np.isnan(float(jax.jit(al.multi_margin_loss)(x, bad)))
+    per_sample = jax.jit(lambda x, t: al.multi_margin_loss(x, t, reduction="none"))(x, bad)
+    np.testing.assert_array_equal(np.isnan(np.asarray(per_sample)), [False, True])
+    np.testing.assert_allclose(
+        float(per_sample[0]), float(al.multi_margin_loss(x[:1], bad[:1])), rtol=1e-6
+    )
     bad2 = jnp.asarray([[0, 9, -1], [1, -1, 0]], dtype=jnp.int32)
     with pytest.raises(ValueError, match=r"^multilabel_margin_loss: `target`"):
         al.multilabel_margin_loss(x, bad2)
-    assert np.isfinite(float(jax.jit(al.multilabel_margin_loss)(x, bad2)))
+    assert np.isnan(float(jax.jit(al.multilabel_margin_loss)(x, bad2)))
+    per_sample = jax.jit(lambda x, t: al.multilabel_margin_loss(x, t, reduction="none"))(x, bad2)
+    np.testing.assert_array_equal(np.isnan(np.asarray(per_sample)), [True, False])
+    np.testing.assert_allclose(
+        float(per_sample[1]), float(al.multilabel_margin_loss(x[1:], bad2[1:])), rtol=1e-6
+    )
