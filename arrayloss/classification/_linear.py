@@ -7,6 +7,7 @@ unchunked (torch's own kernel on eager torch), the others in row chunks
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import Any, NamedTuple
 
 from .._lib import (
@@ -29,6 +30,7 @@ from .._lib._plans import Delegate, delegate
 from .._lib._primitives import matmul_into, native_checks_labels
 from .._lib._validation import (
     all_concrete,
+    check_ignore_index,
     invalid_as_nan,
     is_concrete,
     labels_in_range,
@@ -208,9 +210,11 @@ def linear_cross_entropy(
             _NAME,
             "chunk_size",
             chunk_size,
-            isinstance(chunk_size, int) and not isinstance(chunk_size, bool) and chunk_size > 0,
+            isinstance(chunk_size, Integral) and not isinstance(chunk_size, bool)
+            and chunk_size > 0,
             "a positive int or None",
         )
+        chunk_size = int(chunk_size)
     rows = math.prod(input.shape[:-1])
     direct = (
         chunk_size is None and not o.z_loss and o.softcap is None
@@ -300,15 +304,9 @@ def _check_options(
             f"{_NAME}: `ignore_index` must be None when `target` holds class probabilities "
             f"(a floating target), got {ignore_index!r}"
         )
+    ignore_index = check_ignore_index(_NAME, ignore_index)
     if ignore_index is None:
         ignore_index = -100
-    check_option(
-        _NAME,
-        "ignore_index",
-        ignore_index,
-        isinstance(ignore_index, int) and not isinstance(ignore_index, bool),
-        "an int or None",
-    )
     eps = check_real_scalar(_NAME, "label_smoothing", label_smoothing)
     check_option(_NAME, "label_smoothing", label_smoothing, 0.0 <= eps <= 1.0, "in [0, 1]")
     zl = check_real_scalar(_NAME, "z_loss", z_loss)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from numbers import Number
 from typing import Any, NamedTuple
 
 from .._lib import _create as create
@@ -612,7 +613,8 @@ def focal_loss(
     cax = class_axis(name, input, axis)
     num_classes = input.shape[cax]
     _check_class_weight(name, weight, num_classes, xp)
-    alpha_arr = alpha if hasattr(alpha, "shape") else None
+    # a NumPy scalar has a shape too, but it is a number like a Python float
+    alpha_arr = alpha if hasattr(alpha, "shape") and not isinstance(alpha, Number) else None
     if alpha_arr is not None:
         _check_class_weight(name, alpha_arr, num_classes, xp, arg="alpha")
     elif alpha is not None:
