@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import arrayloss
+from arrayloss._lib._dispatch import native_loss
 from arrayloss.testing import force_generic
 from tests._backends import BACKENDS, FLOAT_DTYPES
 from tests._harness import (
@@ -419,3 +420,30 @@ def test_second_order_matches_reference(info, backend):
                          "sample's second derivative works: update the flag in tests/loss_info")
     if not checked:
         pytest.skip(f"{info.name}: the reference has no second derivative")
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=IDS)
+def test_unchecked_bad_values_give_nan(info, backend, path):
+    """Where a value check does not run (``check_values="never"``, the stand-in for an
+    accelerator, a trace or a lazy array; lazy Dask always), an input the check would refuse
+    gives a NaN result, never a plausible number. A loss handed to the library's own kernel
+    (torch) gets that kernel's behaviour: its error, or torch's value where torch checks
+    nothing."""
+    import arrayloss
+
+    cases = [c for c in _error_cases(info) if c.data_dependent]
+    if not cases:
+        pytest.skip(f"{info.name} has no value check")
+    for case in cases:
+        args, kwargs = convert(case.sample, backend, "float64")
+        with arrayloss.options(check_values="never"), force_generic(path == "generic"):
+            try:
+                out = info.func(*args, **kwargs)
+            except (IndexError, RuntimeError) as err:
+                if path == "native" and backend.name in ("torch", "torch_cuda"):
+                    continue  # torch's own kernel checks on the device, as torch does
+                raise AssertionError(f"{case.sample}: raised {err!r}") from err
+        got = backend.to_numpy(out)
+        if path == "native" and native_loss(info.name, backend.xp) is not None:
+            continue  # handed to the library's own kernel: its checks, as the library has
+        assert np.isnan(got).any(), f"{info.name} {case.sample}: {got} has no NaN"
