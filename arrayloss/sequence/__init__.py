@@ -252,7 +252,7 @@ def _unchecked_samples(
 ) -> tuple[Any, Any, Any, Any]:
     """Where ``_check_values`` did not run: which samples' lengths and used labels are valid
     (``ok``, shape (N,)), and lengths and labels made safe to index with (no library raises;
-    the samples they change are NaN-marked)."""
+    a marked sample runs with empty lengths). No clip: its bounds may be symbolic sizes."""
     S = tg.shape[1]
     good = (il >= 0) & (il <= T) & (tl >= 0) & (tl <= S)
     used = create.arange(S, tg, xp=xp, dtype=tg.dtype)[None, :] < tl[:, None]
@@ -260,7 +260,7 @@ def _unchecked_samples(
     good = good & xp.all(label_ok | ~used, axis=1)
     ok = good if ok is None else ok & good
     tg = xp.where((tg >= 0) & (tg < C), tg, create.constant(blank, tg, xp=xp))
-    return ok, xp.clip(il, 0, T), xp.clip(tl, 0, S), tg
+    return ok, xp.where(ok, il, xp.zeros_like(il)), xp.where(ok, tl, xp.zeros_like(tl)), tg
 
 
 def _one_length(v: Any, like: Any, xp: Any) -> Any:
