@@ -350,6 +350,8 @@ class CTC(torch.autograd.Function):
         zero_infinity: bool,
         full: bool,
     ) -> torch.Tensor:
+        # private aten op: F.ctc_loss returns only the loss; the backward kernel needs the
+        # forward variables alpha, which only aten._ctc_loss hands back
         nll, alpha = torch.ops.aten._ctc_loss.Tensor(lp, targets, il, tl, blank, False)
         finite = torch.isfinite(nll)
         ctx.save_for_backward(lp, targets, il, tl, nll, alpha, finite)

@@ -8,6 +8,9 @@ Private APIs used here, each for one reason:
 * ``torch._C._functorch.is_functorch_wrapped_tensor`` / ``peek_interpreter_stack``: a
   ``torch.func`` transform (vmap, grad) wraps tensors; in-place tricks, value reads and
   eager-only kernels must step aside for it, and torch has no public test.
+* ``torch.ops.aten._ctc_loss`` / ``_ctc_loss_backward`` (in ``_torch_autograd.CTC``):
+  ``F.ctc_loss`` returns the loss only, while the backward kernel needs the forward
+  variables (alpha) that only the aten op returns.
 """
 
 from __future__ import annotations
