@@ -1,11 +1,16 @@
-"""Private machinery of arrayloss: never imported by users.
+"""Private machinery of arrayloss: no framework import and no loss name.
 
-Layers, bottom up: ``_compat`` (the one import point of array-api-compat), ``_namespace``
-(which library/device a call's arrays belong to), ``_validation`` (argument checks with
-errors naming the loss), ``_dtypes`` (floating promotion, low-precision policy),
-``_primitives`` (numerically critical kernels plus the table of native overrides),
-``_reduction`` (mean/sum/none and weighted means), ``_registry`` (loss metadata that
-drives ``arrayloss.nn``, the main job and the docs).
+Layers, bottom up (a module imports only those before it; tests/test_architecture.py
+checks the graph): ``_compat`` (the one import point of array-api-compat), ``_plans``
+(delegation to a whole-loss kernel, per-signature plans), ``_registry`` (loss metadata
+that drives ``arrayloss.nn``, the main job and the docs), ``_options`` (``check_values``),
+``_dispatch`` (loads ``arrayloss/_backends/<library>.py`` by name and picks native
+kernels), ``_create`` (arrays made on an input's device), ``_primitives`` (numerically
+critical kernels, generic with native twins), ``_validation`` (argument checks naming the
+loss; value checks under the ``check_values`` policy), ``_namespace`` (which library and
+device a call's arrays belong to), ``_dtypes`` (floating promotion, low precision),
+``_reduction`` (the only mean/sum/none), ``_custom_grad``, ``_scan``, ``_chunk`` and
+``_distance`` (custom gradients, control flow, chunk loops, distances, via the backends).
 """
 
 from ._chunk import chunked_scan
